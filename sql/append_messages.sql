@@ -1,0 +1,30 @@
+-- Appends turns to a live conversation. A message_id per message makes a
+-- retried call idempotent. Returns how many messages were new.
+create or replace function parley.append_messages(conversation_id text, messages jsonb) returns integer
+language plpgsql
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+  conversation parley.conversations;
+begin
+  if conversation_id is null or conversation_id = '' then
+    perform parley._reject('conversation_id', 'is required');
+  end if;
+  if octet_length(messages::text) > parley._limit('payload_bytes') then
+    perform parley._reject('messages', format('is %s bytes; the limit is %s', octet_length(messages::text), parley._limit('payload_bytes')));
+  end if;
+  select * into conversation from parley.conversations c
+  where c.conversation_id = append_messages.conversation_id
+  for update;
+  if not found then
+    raise exception 'conversation_not_found: no conversation %', append_messages.conversation_id
+      using errcode = 'P0002', column = 'conversation_id';
+  end if;
+  if not conversation.is_active then
+    raise exception 'conversation_ended: conversation % has ended; no more messages can be appended', append_messages.conversation_id
+      using errcode = '55000', column = 'conversation_id';
+  end if;
+  return parley._append_messages(append_messages.conversation_id, messages, 'messages');
+end
+$$;

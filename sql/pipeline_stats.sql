@@ -1,0 +1,33 @@
+-- Pipeline health in one row: counts per status, the oldest pending event's
+-- age, and commit-to-PROCESSED latency over the last hour.
+drop view if exists parley.pipeline_stats;
+create view parley.pipeline_stats as
+with counts as (
+  select
+    count(*) filter (where status = 'PENDING')    as pending,
+    count(*) filter (where status = 'PROCESSING') as processing,
+    count(*) filter (where status = 'PROCESSED')  as processed,
+    count(*) filter (where status = 'FAILED')     as failed
+  from parley.conversation_events
+),
+oldest as (
+  select extract(epoch from now() - min(created_at))::double precision as oldest_pending_seconds
+  from parley.conversation_events
+  where status in ('PENDING', 'PROCESSING')
+),
+recent as (
+  select
+    count(*) as processed_last_hour,
+    percentile_cont(array[0.5, 0.95, 0.99]) within group (
+      order by extract(epoch from processed_at - created_at)::double precision) as latency
+  from parley.conversation_events
+  where status = 'PROCESSED' and processed_at > now() - interval '1 hour'
+)
+select
+  counts.pending, counts.processing, counts.processed, counts.failed,
+  oldest.oldest_pending_seconds,
+  recent.processed_last_hour,
+  recent.latency[1] as latency_p50_seconds,
+  recent.latency[2] as latency_p95_seconds,
+  recent.latency[3] as latency_p99_seconds
+from counts, oldest, recent;

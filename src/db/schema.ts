@@ -1,0 +1,143 @@
+// The one description of Parley's tables for TypeScript; Kysely derives every
+// query's types from it. Columns mirror migrations/.
+import type { ColumnType, Generated, Insertable, Selectable } from "kysely";
+import type {
+  BotType, FriendshipLevel, RankedAgent, Role, SessionEmotion, TopicMetrics,
+} from "../pipeline/types.js";
+
+export type EventStatus = "PENDING" | "PROCESSING" | "PROCESSED" | "FAILED";
+export const EVENT_STATUSES: readonly EventStatus[] = ["PENDING", "PROCESSING", "PROCESSED", "FAILED"];
+
+/** numeric comes back from pg as a string; it is written as a number. */
+type Numeric = ColumnType<string, number | string, number | string>;
+type Timestamp = ColumnType<Date, Date | string, Date | string>;
+type DefaultedTimestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+type Json<T> = ColumnType<T, string, string>;
+
+export interface ConversationsTable {
+  conversation_id: string;
+  profile_id: string;
+  bot_type: BotType;
+  bot_id: string;
+  bot_name: string | null;
+  started_at: Timestamp;
+  ended_at: Timestamp | null;
+  is_active: Generated<boolean>;
+  duration_seconds: ColumnType<string | null, never, never>;
+  message_count: Generated<number>;
+  last_activity_at: DefaultedTimestamp;
+  metadata: Json<Record<string, unknown>>;
+  created_at: DefaultedTimestamp;
+}
+
+export interface MessagesTable {
+  conversation_id: string;
+  seq: number;
+  message_id: string | null;
+  role: Role;
+  content: string;
+  sent_at: Timestamp | null;
+  metadata: Json<Record<string, unknown>> | null;
+  created_at: DefaultedTimestamp;
+}
+
+export interface ConversationEventsTable {
+  event_id: Generated<string>;
+  conversation_id: string;
+  profile_id: string;
+  status: ColumnType<EventStatus, EventStatus | undefined, EventStatus>;
+  attempt_count: Generated<number>;
+  next_attempt_at: DefaultedTimestamp;
+  created_at: DefaultedTimestamp;
+  last_attempt_at: Timestamp | null;
+  processed_at: Timestamp | null;
+  friendship_score_change: Numeric | null;
+  new_friendship_level: FriendshipLevel | null;
+  total_turns: number | null;
+  user_initiated_questions: number | null;
+  topic_metrics: Json<TopicMetrics> | null;
+  session_emotion: Json<SessionEmotion> | null;
+  error_code: string | null;
+  error_details: string | null;
+}
+
+export interface ConversationEmbeddingsTable {
+  conversation_id: string;
+  model: string;
+  dimension: number;
+  embedding: number[];
+  created_at: DefaultedTimestamp;
+}
+
+export interface EmbeddingCacheTable {
+  model: string;
+  content_hash: Buffer;
+  embedding: number[];
+  created_at: DefaultedTimestamp;
+}
+
+export interface FriendshipStatusTable {
+  profile_id: string;
+  friendship_score: Numeric;
+  friendship_level: FriendshipLevel;
+  topic_metrics: Json<TopicMetrics>;
+  conversation_count: Generated<number>;
+  last_event_id: string | null;
+  updated_at: DefaultedTimestamp;
+}
+
+export interface AgentCatalogTable {
+  agent_id: string;
+  agent_type: BotType;
+  name: string;
+  topics: string[];
+  levels: FriendshipLevel[];
+  is_enabled: Generated<boolean>;
+}
+
+export interface AgentCandidatesTable {
+  profile_id: string;
+  greeting_agent: Json<RankedAgent | null>;
+  talk_candidates: Json<RankedAgent[]>;
+  game_candidates: Json<RankedAgent[]>;
+  computed_at: DefaultedTimestamp;
+  expires_at: Timestamp;
+  source_event_id: string | null;
+}
+
+export interface WorkerHeartbeatsTable {
+  worker_id: string;
+  hostname: string;
+  pid: number;
+  started_at: DefaultedTimestamp;
+  last_seen_at: DefaultedTimestamp;
+}
+
+export interface PipelineStatsView {
+  pending: string;
+  processing: string;
+  processed: string;
+  failed: string;
+  oldest_pending_seconds: number | null;
+  processed_last_hour: string;
+  latency_p50_seconds: number | null;
+  latency_p95_seconds: number | null;
+  latency_p99_seconds: number | null;
+}
+
+export interface Database {
+  "parley.conversations": ConversationsTable;
+  "parley.messages": MessagesTable;
+  "parley.conversation_events": ConversationEventsTable;
+  "parley.conversation_embeddings": ConversationEmbeddingsTable;
+  "parley.embedding_cache": EmbeddingCacheTable;
+  "parley.friendship_status": FriendshipStatusTable;
+  "parley.agent_catalog": AgentCatalogTable;
+  "parley.agent_candidates": AgentCandidatesTable;
+  "parley.worker_heartbeats": WorkerHeartbeatsTable;
+  "parley.pipeline_stats": PipelineStatsView;
+}
+
+export type Conversation = Selectable<ConversationsTable>;
+export type ConversationEvent = Selectable<ConversationEventsTable>;
+export type NewMessage = Insertable<MessagesTable>;

@@ -1,0 +1,95 @@
+// The data shapes that flow through the pure pipeline stages. Nothing here does I/O.
+
+export const ROLES = ["user", "agent", "system"] as const;
+export type Role = (typeof ROLES)[number];
+
+export const BOT_TYPES = ["TALK", "GREETING", "GAME_ACTIVITY"] as const;
+export type BotType = (typeof BOT_TYPES)[number];
+
+export const FRIENDSHIP_LEVELS = ["PHASE1_STRANGER", "PHASE2_ACQUAINTANCE", "PHASE3_FRIEND"] as const;
+export type FriendshipLevel = (typeof FRIENDSHIP_LEVELS)[number];
+
+export interface Message {
+  role: Role;
+  content: string;
+}
+
+/** One topic seen in a conversation. */
+export interface TopicMetric {
+  /** Messages whose nearest topic (above the similarity threshold) is this one. */
+  mentions: number;
+  /** Share of the conversation's user and agent messages about this topic, 0..1. */
+  affinity: number;
+}
+export type TopicMetrics = Record<string, TopicMetric>;
+
+export interface SessionEmotion {
+  label: "positive" | "neutral" | "negative";
+  /** Mean sentiment of the user's messages, clamped to -1..1. */
+  valence: number;
+  positive_messages: number;
+  negative_messages: number;
+}
+
+export interface ConversationFeatures {
+  total_turns: number;
+  user_initiated_questions: number;
+  topic_metrics: TopicMetrics;
+  session_emotion: SessionEmotion;
+}
+
+export interface TopicPrototype {
+  topic: string;
+  vector: Float32Array | number[];
+}
+
+export interface ScoreWeights {
+  turns: number;
+  questions: number;
+  topics: number;
+  emotion: number;
+  /** Turns beyond this add nothing more. */
+  turnsCap: number;
+  questionsCap: number;
+  topicsCap: number;
+}
+
+export interface LevelThresholds {
+  /** Score from which a user is PHASE2_ACQUAINTANCE. */
+  acquaintance: number;
+  /** Score from which a user is PHASE3_FRIEND. */
+  friend: number;
+}
+
+export interface FriendshipState {
+  friendship_score: number;
+  friendship_level: FriendshipLevel;
+  /** Per topic: total mentions over all conversations and a moving average of affinity. */
+  topic_metrics: TopicMetrics;
+}
+
+export interface CatalogAgent {
+  agent_id: string;
+  agent_type: BotType;
+  name: string;
+  topics: string[];
+  levels: FriendshipLevel[];
+}
+
+export interface RankedAgent {
+  agent_id: string;
+  name: string;
+  score: number;
+}
+
+export interface AgentCandidates {
+  greeting_agent: RankedAgent | null;
+  talk_candidates: RankedAgent[];
+  game_candidates: RankedAgent[];
+}
+
+export interface RetryPolicy {
+  /** Delay in seconds before attempt n+1, indexed by n-1; the last entry repeats. */
+  scheduleSeconds: number[];
+  maxAttempts: number;
+}
