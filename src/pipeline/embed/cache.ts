@@ -1,0 +1,173 @@
+// Memory and persistent caching in front of any Embedder, keyed by model and content hash.
+
+import { performance } from "node:perf_hooks";
+import { LRUCache } from "lru-cache";
+import { type Embedder, EmbeddingError, contentHash } from "./embedder.js";
+
+/** Where embeddings outlive the process (the PostgreSQL table in production). */
+export interface EmbeddingStore {
+  /** The stored vectors among `hashes`, keyed by hash in lowercase hex; absent ones are left out. */
+  get(model: string, hashes: Buffer[]): Promise<Map<string, Float32Array>>;
+  /** Stores the vectors; storing a hash that is already there must not fail. */
+  put(model: string, entries: Array<{ hash: Buffer; vector: Float32Array }>): Promise<void>;
+}
+
+export interface CachedEmbedderOptions {
+  /** Most vectors kept in memory; least recently used go first. Default 10 000. */
+  maxEntries?: number;
+  store?: EmbeddingStore;
+  /** Called after each successful call of the inner embedder, with its duration and text count. */
+  onEmbed?: (seconds: number, count: number) => void;
+}
+
+interface Pending {
+  hash: Buffer;
+  text: string;
+  /** Positions in the input that hold this text. */
+  indices: number[];
+}
+
+/**
+ * An Embedder that embeds each distinct text at most once per process (and, with a
+ * store, at most once ever per model).
+ *
+ * For one `embed(texts)` call: identical texts are grouped; each group is looked up
+ * in memory, then texts already being embedded by a concurrent call are awaited,
+ * then the rest are looked up in the store with one `get`; what is still missing
+ * goes to the inner embedder in one call, then to the store with one `put`, then to
+ * memory.
+ *
+ * Counters: `misses` counts texts sent to the inner embedder; `hits` counts every
+ * other text asked for (found in memory or the store, being embedded by a concurrent
+ * call, or a repeat inside the same call). So hits + misses = texts asked for.
+ * Only calls that succeed are counted.
+ *
+ * Errors from the store or the inner embedder reach the caller unchanged, and
+ * nothing from a failed call is cached. Vectors of the wrong length from the store
+ * are ignored and embedded again.
+ */
+export class CachedEmbedder implements Embedder {
+  readonly model: string;
+  readonly dimension: number;
+  private readonly inner: Embedder;
+  private readonly memory: LRUCache<string, Float32Array>;
+  private readonly store: EmbeddingStore | undefined;
+  private readonly onEmbed: ((seconds: number, count: number) => void) | undefined;
+  /** Texts being looked up or embedded right now, by memory key. */
+  private readonly inFlight = new Map<string, Promise<Float32Array>>();
+  private hits = 0;
+  private misses = 0;
+
+  constructor(inner: Embedder, options: CachedEmbedderOptions = {}) {
+    this.inner = inner;
+    this.model = inner.model;
+    this.dimension = inner.dimension;
+    this.memory = new LRUCache({ max: options.maxEntries ?? 10_000 });
+    this.store = options.store;
+    this.onEmbed = options.onEmbed;
+  }
+
+  stats(): { hits: number; misses: number } {
+    return { hits: this.hits, misses: this.misses };
+  }
+
+  async embed(texts: readonly string[]): Promise<Float32Array[]> {
+    const out = new Array<Float32Array>(texts.length);
+    const groups = new Map<string, Pending>();
+    texts.forEach((text, i) => {
+      const hash = contentHash(text);
+      const key = `${this.model}:${hash.toString("hex")}`;
+      const group = groups.get(key);
+      if (group === undefined) groups.set(key, { hash, text, indices: [i] });
+      else group.indices.push(i);
+    });
+
+    const waits: Array<Promise<void>> = [];
+    const missing = new Map<string, Pending>();
+    for (const [key, group] of groups) {
+      const cached = this.memory.get(key);
+      const pending = this.inFlight.get(key);
+      if (cached !== undefined) {
+        for (const i of group.indices) out[i] = cached;
+      } else if (pending !== undefined) {
+        waits.push(pending.then((vector) => group.indices.forEach((i) => (out[i] = vector))));
+      } else {
+        missing.set(key, group);
+      }
+    }
+
+    let embedded = 0;
+    if (missing.size > 0) {
+      const work = this.fetch(missing);
+      for (const key of missing.keys()) {
+        const vector = work.then(({ vectors }) => vectors.get(key)!);
+        // Concurrent callers may await this; if none does, a failure must not
+        // become an unhandled rejection (our own caller gets it through `work`).
+        vector.catch(() => {});
+        this.inFlight.set(key, vector);
+      }
+      try {
+        const { vectors, count } = await work;
+        embedded = count;
+        for (const [key, group] of missing) {
+          const vector = vectors.get(key)!;
+          for (const i of group.indices) out[i] = vector;
+        }
+      } finally {
+        for (const key of missing.keys()) this.inFlight.delete(key);
+      }
+    }
+
+    await Promise.all(waits);
+    this.hits += texts.length - embedded;
+    return out;
+  }
+
+  async close(): Promise<void> {
+    await this.inner.close?.();
+  }
+
+  /**
+   * Finds or makes the vectors of `groups`, fills the store and memory, and says how
+   * many texts went to the inner embedder.
+   */
+  private async fetch(groups: Map<string, Pending>): Promise<{ vectors: Map<string, Float32Array>; count: number }> {
+    const found = new Map<string, Float32Array>();
+    let toEmbed = [...groups];
+
+    if (this.store !== undefined) {
+      const stored = await this.store.get(
+        this.model,
+        toEmbed.map(([, group]) => group.hash),
+      );
+      toEmbed = toEmbed.filter(([key, group]) => {
+        const vector = stored.get(group.hash.toString("hex"));
+        if (vector === undefined || vector.length !== this.dimension) return true;
+        found.set(key, vector);
+        this.memory.set(key, vector);
+        return false;
+      });
+    }
+
+    if (toEmbed.length > 0) {
+      const started = performance.now();
+      const vectors = await this.inner.embed(toEmbed.map(([, group]) => group.text));
+      const seconds = (performance.now() - started) / 1000;
+      if (vectors.length !== toEmbed.length) {
+        throw new EmbeddingError(`${this.model}: embedder returned ${vectors.length} vectors for ${toEmbed.length} texts`, {
+          retryable: false,
+        });
+      }
+      this.misses += toEmbed.length;
+      this.onEmbed?.(seconds, toEmbed.length);
+
+      const entries = toEmbed.map(([, group], j) => ({ hash: group.hash, vector: vectors[j]! }));
+      if (this.store !== undefined) await this.store.put(this.model, entries);
+      toEmbed.forEach(([key], j) => {
+        found.set(key, entries[j]!.vector);
+        this.memory.set(key, entries[j]!.vector);
+      });
+    }
+    return { vectors: found, count: toEmbed.length };
+  }
+}

@@ -1,0 +1,92 @@
+// What every text embedder promises, and the small vector helpers the pipeline shares.
+
+import { createHash } from "node:crypto";
+
+/**
+ * Turns texts into fixed-length vectors.
+ *
+ * - `embed` returns one vector per input text, in the same order, each of length
+ *   `dimension`. Vectors are unit length, except that an empty (or whitespace-only)
+ *   text gives the zero vector.
+ * - The returned arrays may be shared with a cache: treat them as read-only.
+ * - `model` names the model and its dimension (e.g. "use-lite-512"); vectors from
+ *   different models are never comparable, so it is part of every cache key.
+ */
+export interface Embedder {
+  readonly model: string;
+  readonly dimension: number;
+  embed(texts: readonly string[]): Promise<Float32Array[]>;
+  close?(): Promise<void>;
+}
+
+/**
+ * An embedder could not produce vectors. `retryable` says whether trying the same
+ * input again later may succeed (a remote service timing out) or not (a model
+ * that cannot be loaded, an output of the wrong shape).
+ */
+export class EmbeddingError extends Error {
+  readonly code = "embedding_failed";
+  readonly retryable: boolean;
+
+  constructor(message: string, options: { retryable: boolean; cause?: unknown }) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = "EmbeddingError";
+    this.retryable = options.retryable;
+  }
+}
+
+/** sha256 of the UTF-8 text: the key under which its embedding is cached. */
+export function contentHash(text: string): Buffer {
+  return createHash("sha256").update(text, "utf8").digest();
+}
+
+/**
+ * The L2-normalised mean of `vectors`: one vector for a whole conversation from
+ * the vectors of its messages. If the mean is the zero vector (no vectors, or only
+ * zero vectors) the result is the zero vector. With no vectors at all the length
+ * cannot be inferred, so `dimension` must be given.
+ */
+export function meanVector(vectors: readonly Float32Array[], dimension?: number): Float32Array {
+  const length = dimension ?? vectors[0]?.length;
+  if (length === undefined) {
+    throw new RangeError("meanVector: no vectors and no dimension given");
+  }
+  const sum = new Float64Array(length);
+  for (const vector of vectors) {
+    if (vector.length !== length) {
+      throw new RangeError(`meanVector: expected vectors of length ${length}, got ${vector.length}`);
+    }
+    for (let i = 0; i < length; i++) sum[i]! += vector[i]!;
+  }
+  // Normalising the sum gives the same direction as normalising the mean.
+  return normalize(sum);
+}
+
+/** Cosine similarity of two vectors of the same length; 0 if either is the zero vector. */
+export function cosineSimilarity(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) {
+    throw new RangeError(`cosineSimilarity: lengths differ (${a.length} and ${b.length})`);
+  }
+  let dot = 0;
+  let normA = 0;
+  let normB = 0;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i]!;
+    const y = b[i]!;
+    dot += x * y;
+    normA += x * x;
+    normB += y * y;
+  }
+  return normA === 0 || normB === 0 ? 0 : dot / Math.sqrt(normA * normB);
+}
+
+/** A unit-length Float32Array in the direction of `values`; the zero vector stays zero. */
+export function normalize(values: ArrayLike<number>): Float32Array {
+  let squares = 0;
+  for (let i = 0; i < values.length; i++) squares += values[i]! * values[i]!;
+  const out = new Float32Array(values.length);
+  if (squares === 0) return out;
+  const scale = 1 / Math.sqrt(squares);
+  for (let i = 0; i < values.length; i++) out[i] = values[i]! * scale;
+  return out;
+}

@@ -1,0 +1,43 @@
+// Each worker process records that it is alive and, on the same timer,
+// releases the jobs of workers that went silent (parley.release_dead_workers).
+// A worker killed with SIGKILL thus delays its event by about stale_after plus
+// one sweep, not by graphile-worker's 4-hour lock timeout. This runs on a timer
+// in every worker rather than as a cron task because cron fires once a minute.
+import os from "node:os";
+import { sql } from "kysely";
+import type { Db } from "../db/pool.js";
+import type { Logger } from "../log.js";
+
+export interface HeartbeatOptions {
+  staleAfterSeconds: number;
+  intervalMs?: number;
+}
+
+export function startHeartbeat(db: Db, workerId: string, log: Logger, options: HeartbeatOptions) {
+  const intervalMs = options.intervalMs ?? Math.max(1000, (options.staleAfterSeconds * 1000) / 6);
+  const beat = async () => {
+    await db
+      .insertInto("parley.worker_heartbeats")
+      .values({ worker_id: workerId, hostname: os.hostname(), pid: process.pid })
+      .onConflict((conflict) => conflict.column("worker_id").doUpdateSet({ last_seen_at: sql`now()` }))
+      .execute();
+    const { rows } = await sql<{ released: string[] }>`
+      select parley.release_dead_workers(make_interval(secs => ${options.staleAfterSeconds})) as released`.execute(db);
+    const released = rows[0]?.released ?? [];
+    if (released.length > 0) log.warn({ released }, "released jobs held by workers that stopped heartbeating");
+  };
+  let running = Promise.resolve();
+  const tick = () => {
+    running = beat().catch((error: unknown) => log.warn({ err: error }, "heartbeat failed"));
+  };
+  tick();
+  const timer = setInterval(tick, intervalMs);
+  timer.unref();
+  return {
+    async stop() {
+      clearInterval(timer);
+      await running;
+      await db.deleteFrom("parley.worker_heartbeats").where("worker_id", "=", workerId).execute().catch(() => {});
+    },
+  };
+}

@@ -1,0 +1,28 @@
+import { describe, expect, it } from "vitest";
+import {
+  EMBEDDER_NAMES,
+  HashingEmbedder,
+  LocalEmbedder,
+  createEmbedder,
+  type EmbedderName,
+} from "../../../src/pipeline/embed/index.js";
+
+describe("createEmbedder", () => {
+  it("makes the embedder of each known name", () => {
+    expect(EMBEDDER_NAMES).toEqual(["local", "hashing"]);
+    const hashing = createEmbedder("hashing");
+    expect(hashing).toBeInstanceOf(HashingEmbedder);
+    expect(hashing.model).toBe("hashing-1024");
+    const local = createEmbedder("local");
+    expect(local).toBeInstanceOf(LocalEmbedder);
+    expect(local.model).toBe("use-lite-512");
+    expect(local.dimension).toBe(512);
+  });
+
+  it("names the unknown value and the allowed ones", () => {
+    expect(() => createEmbedder("openai-large" as EmbedderName)).toThrow(
+      'unknown embedder "openai-large": expected one of local, hashing',
+    );
+    expect(() => createEmbedder("toString" as EmbedderName)).toThrow(/unknown embedder "toString"/);
+  });
+});
