@@ -8,7 +8,7 @@ import type { Embedder } from "../pipeline/embed/embedder.js";
 import { meanVector } from "../pipeline/embed/embedder.js";
 import { extractFeatures } from "../pipeline/features.js";
 import { friendshipScoreChange } from "../pipeline/score.js";
-import { applyConversation, INITIAL_FRIENDSHIP_STATE, topicAffinity } from "../pipeline/friendship.js";
+import { applyConversation, topicAffinity } from "../pipeline/friendship.js";
 import { rankCandidates } from "../pipeline/candidates.js";
 import { nextRetry } from "../pipeline/backoff.js";
 import { topicThresholdFor } from "../pipeline/topics.js";
@@ -130,35 +130,34 @@ async function applyOnce(db: Db, result: Result): Promise<Outcome> {
       .executeTakeFirstOrThrow();
     if (event.status === "PROCESSED" || event.status === "FAILED") return "already_done";
 
+    // Lock the user's row, creating it first: FOR UPDATE on a row that does
+    // not exist yet locks nothing, and two first conversations of one user
+    // would both start from zero.
+    await tx
+      .insertInto("parley.friendship_status")
+      .values({ profile_id: result.profileId, friendship_score: 0, friendship_level: "PHASE1_STRANGER", topic_metrics: "{}" })
+      .onConflict((conflict) => conflict.column("profile_id").doNothing())
+      .execute();
     const stored = await tx
       .selectFrom("parley.friendship_status")
       .select(["friendship_score", "friendship_level", "topic_metrics"])
       .where("profile_id", "=", result.profileId)
       .forUpdate()
-      .executeTakeFirst();
-    const current: FriendshipState = stored
-      ? { ...stored, friendship_score: Number(stored.friendship_score) }
-      : INITIAL_FRIENDSHIP_STATE;
+      .executeTakeFirstOrThrow();
+    const current: FriendshipState = { ...stored, friendship_score: Number(stored.friendship_score) };
     const { state, appliedChange } = applyConversation(current, result.change, result.features.topic_metrics, result.levelThresholds);
 
     await tx
-      .insertInto("parley.friendship_status")
-      .values({
-        profile_id: result.profileId,
+      .updateTable("parley.friendship_status")
+      .set({
         friendship_score: state.friendship_score,
         friendship_level: state.friendship_level,
         topic_metrics: JSON.stringify(state.topic_metrics),
-        conversation_count: 1,
-        last_event_id: result.eventId,
-      })
-      .onConflict((conflict) => conflict.column("profile_id").doUpdateSet({
-        friendship_score: state.friendship_score,
-        friendship_level: state.friendship_level,
-        topic_metrics: JSON.stringify(state.topic_metrics),
-        conversation_count: sql`parley.friendship_status.conversation_count + 1`,
+        conversation_count: sql`conversation_count + 1`,
         last_event_id: result.eventId,
         updated_at: sql`now()`,
-      }))
+      })
+      .where("profile_id", "=", result.profileId)
       .execute();
 
     const [catalog, recent] = await Promise.all([

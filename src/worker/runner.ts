@@ -38,6 +38,8 @@ export interface RunningWorker {
   db: Db;
   embedder: CachedEmbedder;
   workerId: Promise<string>;
+  /** Resolves once the worker LISTENs for new jobs. */
+  listening: Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -61,26 +63,45 @@ export function buildTaskList(context: ProcessingContext, idleTimeoutSeconds: nu
   };
 }
 
-export async function startWorker(options: WorkerOptions): Promise<RunningWorker> {
-  const { config, pool, log } = options;
-  const db = createDb(pool);
+/** Everything the process_conversation task needs, built once per process. */
+export function createProcessingContext(options: {
+  config: Config;
+  db: Db;
+  log: Logger;
+  embedder?: Embedder;
+  onOutcome?: ProcessingContext["onOutcome"];
+}): ProcessingContext & { embedder: CachedEmbedder } {
+  const { config, db } = options;
   const embedder = new CachedEmbedder(options.embedder ?? createEmbedder(config.embedder), {
     store: postgresEmbeddingStore(db),
   });
-  const context: ProcessingContext = {
+  return {
     db,
     embedder,
     prototypes: topicPrototypes(embedder),
     retryPolicy: config.retryPolicy,
     scoreWeights: config.scoreWeights,
     levelThresholds: config.levelThresholds,
-    log,
+    log: options.log,
     ...(options.onOutcome ? { onOutcome: options.onOutcome } : {}),
   };
+}
+
+export async function startWorker(options: WorkerOptions): Promise<RunningWorker> {
+  const { config, pool, log } = options;
+  const db = createDb(pool);
+  const context = createProcessingContext({
+    config, db, log,
+    ...(options.embedder ? { embedder: options.embedder } : {}),
+    ...(options.onOutcome ? { onOutcome: options.onOutcome } : {}),
+  });
+  const embedder = context.embedder;
 
   let resolveWorkerId!: (id: string) => void;
   const workerId = new Promise<string>((resolve) => (resolveWorkerId = resolve));
   let heartbeat: ReturnType<typeof startHeartbeat> | undefined;
+  let resolveListening!: () => void;
+  const listening = new Promise<void>((resolve) => (resolveListening = resolve));
 
   // pool:create fires inside run(): listen on our own emitter before starting.
   const events: WorkerEvents = new EventEmitter();
@@ -88,6 +109,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     resolveWorkerId(workerPool.id);
     heartbeat = startHeartbeat(db, workerPool.id, log, { staleAfterSeconds: config.workerStaleAfterSeconds });
   });
+  events.on("pool:listen:success", () => resolveListening());
 
   const runner = await run({
     pgPool: pool,
@@ -104,6 +126,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     db,
     embedder,
     workerId,
+    listening,
     async stop() {
       await runner.stop();
       await heartbeat?.stop();

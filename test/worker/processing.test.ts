@@ -1,0 +1,302 @@
+// The processing guarantees of the contract, each against a real worker or
+// the real task handler on a real PostgreSQL.
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { sql } from "kysely";
+import { pino } from "pino";
+import { createTestDatabase, type TestDatabase } from "../support/database.js";
+import {
+  conversationPayload, endConversation, eventRow, testConfig, uniqueId, waitFor, waitForStatus,
+} from "../support/fixtures.js";
+import { createProcessingContext, CRONTAB, startWorker, type RunningWorker } from "../../src/worker/runner.js";
+import { processConversation } from "../../src/worker/process-conversation.js";
+import { EmbeddingError, type Embedder } from "../../src/pipeline/embed/embedder.js";
+import { HashingEmbedder } from "../../src/pipeline/embed/hashing.js";
+import { parseCrontab } from "graphile-worker";
+
+const log = pino({ level: "silent" });
+let database: TestDatabase;
+let worker: RunningWorker | undefined;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+});
+afterEach(async () => {
+  await worker?.stop();
+  worker = undefined;
+});
+afterAll(async () => {
+  await database?.drop();
+});
+
+async function start(env: Record<string, string> = {}, options: { embedder?: Embedder; pollInterval?: number } = {}) {
+  worker = await startWorker({ config: testConfig(env), pool: database.pool, log, ...options });
+  await worker.listening;
+  return worker;
+}
+
+/** Fails every call, as a provider that is down would. */
+class FailingEmbedder implements Embedder {
+  readonly model = "failing-8";
+  readonly dimension = 8;
+  calls = 0;
+  async embed(): Promise<Float32Array[]> {
+    this.calls++;
+    throw new EmbeddingError("provider unavailable", { retryable: true });
+  }
+}
+
+async function friendshipScore(profileId: string): Promise<number | undefined> {
+  const row = await database.db.selectFrom("parley.friendship_status").select("friendship_score")
+    .where("profile_id", "=", profileId).executeTakeFirst();
+  return row ? Number(row.friendship_score) : undefined;
+}
+
+describe("processing", () => {
+  it("a committed conversation is processed: features, score, state, candidates and embedding", async () => {
+    await start();
+    const profileId = uniqueId("user");
+    const payload = conversationPayload({ profile_id: profileId });
+    const eventId = await endConversation(database.pool, payload);
+    const event = await waitForStatus(database.db, eventId, "PROCESSED");
+
+    expect(event).toMatchObject({ attempt_count: 1, total_turns: 4, user_initiated_questions: 2, new_friendship_level: "PHASE1_STRANGER", error_code: null });
+    expect(event.session_emotion?.label).toBe("positive");
+    expect(event.processed_at!.getTime()).toBeGreaterThanOrEqual(event.created_at.getTime());
+    const change = Number(event.friendship_score_change);
+    expect(change).toBeGreaterThan(0);
+    expect(await friendshipScore(profileId)).toBe(change);
+
+    const candidates = await database.db.selectFrom("parley.agent_candidates").selectAll()
+      .where("profile_id", "=", profileId).executeTakeFirstOrThrow();
+    expect(candidates.expires_at.getTime() - candidates.computed_at.getTime()).toBe(12 * 3600 * 1000);
+    expect(candidates.greeting_agent?.agent_id).toBe("greet_first_hello");
+    expect(candidates.talk_candidates).toHaveLength(3);
+    // The agent just talked to is not offered first again.
+    expect(candidates.talk_candidates[0]!.agent_id).not.toBe("talk_movie_preference");
+
+    const embedding = await database.db.selectFrom("parley.conversation_embeddings").selectAll()
+      .where("conversation_id", "=", payload.conversation_id).executeTakeFirstOrThrow();
+    expect(embedding).toMatchObject({ model: "hashing-1024", dimension: 1024 });
+    expect(embedding.embedding).toHaveLength(1024);
+  });
+
+  it("workers pick jobs up through LISTEN/NOTIFY, not polling", async () => {
+    // With an hour between polls, only a notification can wake the worker.
+    await start({}, { pollInterval: 3_600_000 });
+    const eventId = await endConversation(database.pool, conversationPayload());
+    await waitForStatus(database.db, eventId, "PROCESSED", 5_000);
+  });
+
+  it("repeated texts are embedded once, across conversations", async () => {
+    const inner = new HashingEmbedder();
+    let embedded = 0;
+    const counting: Embedder = { model: inner.model, dimension: inner.dimension, embed: async (texts) => {
+      embedded += texts.length;
+      return inner.embed(texts);
+    } };
+    await start({}, { embedder: counting });
+    const log = [{ role: "agent", content: `A greeting seen once ${uniqueId("x")}` }, { role: "user", content: "hello there" }];
+    const first = await endConversation(database.pool, conversationPayload({ conversation_log: log }));
+    await waitForStatus(database.db, first, "PROCESSED");
+    const afterFirst = embedded;
+    const second = await endConversation(database.pool, conversationPayload({ conversation_log: [log[1]] }));
+    await waitForStatus(database.db, second, "PROCESSED");
+    expect(embedded).toBe(afterFirst);
+  });
+});
+
+describe("exactly once in effect", () => {
+  it("a job run twice changes friendship_status once", async () => {
+    const context = createProcessingContext({ config: testConfig(), db: database.db, log });
+    const profileId = uniqueId("user");
+    const eventId = await endConversation(database.pool, conversationPayload({ profile_id: profileId }));
+
+    expect(await processConversation(eventId, context)).toBe("processed");
+    const once = await friendshipScore(profileId);
+    expect(await processConversation(eventId, context)).toBe("not_due");
+    expect(await friendshipScore(profileId)).toBe(once);
+    expect((await eventRow(database.db, eventId)).attempt_count).toBe(1);
+  });
+
+  it("a job run twice concurrently changes friendship_status once", async () => {
+    const context = createProcessingContext({ config: testConfig(), db: database.db, log });
+    const profileId = uniqueId("user");
+    const eventId = await endConversation(database.pool, conversationPayload({ profile_id: profileId }));
+
+    // Both deliveries claim the event before either applies it.
+    const outcomes = await Promise.all([processConversation(eventId, context), processConversation(eventId, context)]);
+    expect(outcomes.sort()).toEqual(["already_done", "processed"]);
+    const event = await eventRow(database.db, eventId);
+    expect(event.attempt_count).toBe(2);
+    expect(await friendshipScore(profileId)).toBe(Number(event.friendship_score_change));
+    const status = await database.db.selectFrom("parley.friendship_status").select("conversation_count")
+      .where("profile_id", "=", profileId).executeTakeFirstOrThrow();
+    expect(status.conversation_count).toBe(1);
+  });
+
+  it("duplicate jobs for one event through the real worker apply it once", async () => {
+    const profileId = uniqueId("user");
+    const eventIds = [];
+    for (let i = 0; i < 5; i++) eventIds.push(await endConversation(database.pool, conversationPayload({ profile_id: profileId })));
+    // A second, key-less job for every event: deliveries graphile-worker would count separately.
+    for (const eventId of eventIds) {
+      await database.pool.query("select graphile_worker.add_job('process_conversation', json_build_object('event_id', $1::bigint))", [eventId]);
+    }
+    await start();
+    for (const eventId of eventIds) await waitForStatus(database.db, eventId, "PROCESSED");
+    await waitFor(async () => {
+      const { rows } = await database.pool.query("select count(*)::int as n from graphile_worker.jobs where task_identifier = 'process_conversation'");
+      return rows[0].n === 0;
+    });
+    const { rows } = await database.pool.query(
+      "select sum(friendship_score_change)::float8 as total from parley.conversation_events where profile_id = $1", [profileId]);
+    expect(await friendshipScore(profileId)).toBeCloseTo(rows[0].total, 2);
+    const status = await database.db.selectFrom("parley.friendship_status").select("conversation_count")
+      .where("profile_id", "=", profileId).executeTakeFirstOrThrow();
+    expect(status.conversation_count).toBe(5);
+  });
+});
+
+describe("failures", () => {
+  it("retries follow the default schedule (30 s, 5 min, 30 min, 2 h) and end FAILED after 5 attempts", async () => {
+    const embedder = new FailingEmbedder();
+    const context = createProcessingContext({ config: testConfig(), db: database.db, log, embedder });
+    const eventId = await endConversation(database.pool, conversationPayload());
+    const expectedDelays = [30, 300, 1800, 7200];
+
+    for (let attempt = 1; attempt <= 5; attempt++) {
+      expect(await processConversation(eventId, context)).toBe(attempt < 5 ? "retry_scheduled" : "failed");
+      const event = await eventRow(database.db, eventId);
+      expect(event.attempt_count).toBe(attempt);
+      if (attempt < 5) {
+        expect(event.status).toBe("PENDING");
+        const delay = (event.next_attempt_at.getTime() - event.last_attempt_at!.getTime()) / 1000;
+        expect(delay).toBeCloseTo(expectedDelays[attempt - 1]!, 0);
+        const { rows: jobs } = await database.pool.query<{ run_at: Date }>(
+          "select run_at from graphile_worker.jobs where key = $1", [`parley:event:${eventId}`]);
+        expect(jobs).toHaveLength(1);
+        expect(jobs[0]!.run_at.getTime()).toBe(event.next_attempt_at.getTime());
+        // Travel to the next attempt.
+        await database.pool.query("update parley.conversation_events set next_attempt_at = now() where event_id = $1", [eventId]);
+      } else {
+        expect(event).toMatchObject({ status: "FAILED", error_code: "embedding_failed", error_details: "provider unavailable" });
+      }
+    }
+    expect(embedder.calls).toBe(5);
+  });
+
+  it("the schedule is configurable, and the real worker follows it to FAILED", async () => {
+    const embedder = new FailingEmbedder();
+    await start({ PARLEY_RETRY_SCHEDULE: "1s", PARLEY_MAX_ATTEMPTS: "3" }, { embedder, pollInterval: 200 });
+    const eventId = await endConversation(database.pool, conversationPayload());
+    const event = await waitForStatus(database.db, eventId, "FAILED", 15_000);
+    expect(event).toMatchObject({ attempt_count: 3, error_code: "embedding_failed" });
+    expect(embedder.calls).toBe(3);
+  });
+
+  it("an error retrying cannot fix fails at once", async () => {
+    const context = createProcessingContext({ config: testConfig(), db: database.db, log });
+    const eventId = await endConversation(database.pool, conversationPayload({ conversation_log: [] }));
+    expect(await processConversation(eventId, context)).toBe("failed");
+    expect(await eventRow(database.db, eventId)).toMatchObject({
+      status: "FAILED", attempt_count: 1, error_code: "empty_conversation",
+    });
+  });
+
+  it("a poison event does not hold others", async () => {
+    const poison = await endConversation(database.pool, conversationPayload({ conversation_log: [] }));
+    const healthy = [];
+    for (let i = 0; i < 5; i++) healthy.push(await endConversation(database.pool, conversationPayload()));
+    await start({ PARLEY_CONCURRENCY: "1" });
+    for (const eventId of healthy) await waitForStatus(database.db, eventId, "PROCESSED");
+    expect(await eventRow(database.db, poison)).toMatchObject({ status: "FAILED", error_code: "empty_conversation" });
+  });
+
+  it("a FAILED event put back with parley.retry_event is processed", async () => {
+    const context = createProcessingContext({ config: testConfig({ PARLEY_MAX_ATTEMPTS: "1" }), db: database.db, log, embedder: new FailingEmbedder() });
+    const eventId = await endConversation(database.pool, conversationPayload());
+    expect(await processConversation(eventId, context)).toBe("failed");
+    await database.pool.query("select parley.retry_event($1)", [eventId]);
+    await start();
+    await waitForStatus(database.db, eventId, "PROCESSED");
+  });
+
+  it("attempts that never finish (a worker killed each time) still end FAILED", async () => {
+    const context = createProcessingContext({ config: testConfig(), db: database.db, log });
+    const eventId = await endConversation(database.pool, conversationPayload());
+    await database.pool.query("update parley.conversation_events set status = 'PROCESSING', attempt_count = 5 where event_id = $1", [eventId]);
+    expect(await processConversation(eventId, context)).toBe("failed");
+    expect(await eventRow(database.db, eventId)).toMatchObject({ status: "FAILED", attempt_count: 6, error_code: "attempts_exhausted" });
+  });
+});
+
+describe("cron tasks", () => {
+  it("the reconciler and the idle closer run every minute", () => {
+    const items = parseCrontab(CRONTAB);
+    expect(items.map((item) => item.task).sort()).toEqual(["close_idle_conversations", "reconcile_events"]);
+    for (const item of items) expect(item.match).toBeTypeOf("function");
+    expect(CRONTAB).toMatch(/^\* \* \* \* \* reconcile_events/m);
+    expect(CRONTAB).toMatch(/^\* \* \* \* \* close_idle_conversations/m);
+  });
+
+  it("the reconciler picks up a row inserted with a plain INSERT", async () => {
+    const conversationId = uniqueId("conv_plain");
+    await database.pool.query(`
+      insert into parley.conversations (conversation_id, profile_id, bot_type, bot_id, started_at, ended_at, is_active, message_count)
+      values ($1, 'user_plain', 'TALK', 'talk_music_taste', now() - interval '5 minutes', now(), false, 1);
+      `.replace("$1", `'${conversationId}'`));
+    await database.pool.query("insert into parley.messages (conversation_id, seq, role, content) values ($1, 1, 'user', 'I love jazz')", [conversationId]);
+    const { rows } = await database.pool.query<{ event_id: string }>(
+      "insert into parley.conversation_events (conversation_id, profile_id) values ($1, 'user_plain') returning event_id", [conversationId]);
+    const eventId = rows[0]!.event_id;
+
+    await start();
+    // What the cron entry does every minute.
+    await database.pool.query("select graphile_worker.add_job('reconcile_events')");
+    await waitForStatus(database.db, eventId, "PROCESSED");
+    // Nothing left to re-queue.
+    const { rows: again } = await database.pool.query("select parley.requeue_stranded_events() as n");
+    expect(again[0].n).toBe(0);
+  });
+
+  it("the reconciler leaves events that have a live job alone", async () => {
+    await endConversation(database.pool, conversationPayload());
+    const { rows } = await database.pool.query("select parley.requeue_stranded_events() as n");
+    expect(rows[0].n).toBe(0);
+  });
+
+  it("an idle conversation gets closed and processed; a recent one stays open", async () => {
+    const open = async () => {
+      const { rows } = await database.pool.query<{ id: string }>("select parley.start_conversation($1) as id",
+        [JSON.stringify({ profile_id: "user_idle", bot_type: "TALK", bot_id: "talk_music_taste" })]);
+      const id = rows[0]!.id;
+      await database.pool.query("select parley.append_messages($1, $2)", [id, JSON.stringify([{ role: "user", content: "are you there?" }])]);
+      return id;
+    };
+    const idle = await open();
+    const recent = await open();
+    await database.pool.query("update parley.conversations set started_at = now() - interval '40 minutes', last_activity_at = now() - interval '31 minutes' where conversation_id = $1", [idle]);
+    await database.pool.query("update parley.conversations set last_activity_at = now() - interval '29 minutes' where conversation_id = $1", [recent]);
+
+    await start({ PARLEY_IDLE_TIMEOUT: "1800" });
+    await database.pool.query("select graphile_worker.add_job('close_idle_conversations')");
+    const closed = await waitFor(async () => {
+      const row = await database.db.selectFrom("parley.conversations").selectAll().where("conversation_id", "=", idle).executeTakeFirstOrThrow();
+      return row.is_active ? undefined : row;
+    });
+    expect(closed.ended_at!.getTime()).toBe(closed.last_activity_at.getTime());
+    const { rows } = await database.pool.query<{ event_id: string }>("select event_id from parley.conversation_events where conversation_id = $1", [idle]);
+    await waitForStatus(database.db, rows[0]!.event_id, "PROCESSED");
+    const stillOpen = await database.db.selectFrom("parley.conversations").select("is_active").where("conversation_id", "=", recent).executeTakeFirstOrThrow();
+    expect(stillOpen.is_active).toBe(true);
+  });
+});
+
+describe("pipeline_stats", () => {
+  it("reports processing latency over the last hour once events are processed", async () => {
+    const { rows } = await sql<{ processed_last_hour: string; latency_p50_seconds: number | null }>`
+      select processed_last_hour, latency_p50_seconds from parley.pipeline_stats`.execute(database.db);
+    expect(Number(rows[0]!.processed_last_hour)).toBeGreaterThan(0);
+    expect(rows[0]!.latency_p50_seconds).toBeGreaterThanOrEqual(0);
+  });
+});
