@@ -30,6 +30,8 @@ export interface WorkerOptions {
   /** Replaces the configured embedder (tests use one that fails or stalls). */
   embedder?: Embedder;
   onOutcome?: ProcessingContext["onOutcome"];
+  /** Called after each reconciler run that re-queued stranded events, for metrics. */
+  onRequeue?: (count: number) => void;
   pollInterval?: number;
 }
 
@@ -43,7 +45,11 @@ export interface RunningWorker {
   stop(): Promise<void>;
 }
 
-export function buildTaskList(context: ProcessingContext, idleTimeoutSeconds: number): TaskList {
+export function buildTaskList(
+  context: ProcessingContext,
+  idleTimeoutSeconds: number,
+  hooks: { onRequeue?: ((count: number) => void) | undefined } = {},
+): TaskList {
   return {
     process_conversation: async (payload) => {
       const { event_id } = processPayload.parse(payload);
@@ -52,7 +58,10 @@ export function buildTaskList(context: ProcessingContext, idleTimeoutSeconds: nu
     reconcile_events: async () => {
       const { rows } = await sql<{ requeued: number }>`select parley.requeue_stranded_events() as requeued`.execute(context.db);
       const requeued = rows[0]?.requeued ?? 0;
-      if (requeued > 0) context.log.warn({ requeued }, "re-queued events that had no live job");
+      if (requeued > 0) {
+        context.log.warn({ requeued }, "re-queued events that had no live job");
+        hooks.onRequeue?.(requeued);
+      }
     },
     close_idle_conversations: async () => {
       const { rows } = await sql<{ closed: number }>`
@@ -72,7 +81,7 @@ export function createProcessingContext(options: {
   onOutcome?: ProcessingContext["onOutcome"];
 }): ProcessingContext & { embedder: CachedEmbedder } {
   const { config, db } = options;
-  const embedder = new CachedEmbedder(options.embedder ?? createEmbedder(config.embedder), {
+  const embedder = new CachedEmbedder(options.embedder ?? createEmbedder(config.embedder, config.embedding), {
     store: postgresEmbeddingStore(db),
   });
   return {
@@ -96,6 +105,8 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     ...(options.onOutcome ? { onOutcome: options.onOutcome } : {}),
   });
   const embedder = context.embedder;
+  // Load the model and embed the topic prototypes now, not on the first event.
+  context.prototypes().catch((error: unknown) => log.error({ err: error }, "embedder failed to warm up"));
 
   let resolveWorkerId!: (id: string) => void;
   const workerId = new Promise<string>((resolve) => (resolveWorkerId = resolve));
@@ -116,7 +127,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     concurrency: config.concurrency,
     pollInterval: options.pollInterval ?? 2000,
     noHandleSignals: true,
-    taskList: buildTaskList(context, config.idleTimeoutSeconds),
+    taskList: buildTaskList(context, config.idleTimeoutSeconds, { onRequeue: options.onRequeue }),
     crontab: CRONTAB,
     logger: graphileLogger(log),
     events,

@@ -1,0 +1,61 @@
+import { describe, expect, it } from "vitest";
+import { parseConfig } from "../src/config.js";
+
+describe("configuration", () => {
+  it("has the documented defaults", () => {
+    const config = parseConfig({});
+    expect(config).toMatchObject({
+      concurrency: 4,
+      embedder: "local",
+      idleTimeoutSeconds: 1800,
+      port: 3000,
+      logLevel: "info",
+      retryPolicy: { scheduleSeconds: [30, 300, 1800, 7200], maxAttempts: 5 },
+      scoreWeights: { turns: 4, questions: 3, topics: 2, emotion: 3 },
+      levelThresholds: { acquaintance: 20, friend: 60 },
+      workerStaleAfterSeconds: 30,
+    });
+  });
+
+  it("reads every variable", () => {
+    const config = parseConfig({
+      DATABASE_URL: "postgres://u@db:5432/parley",
+      PARLEY_CONCURRENCY: "16",
+      PARLEY_EMBEDDER: "hashing",
+      PARLEY_IDLE_TIMEOUT: "60",
+      PARLEY_RETRY_SCHEDULE: "1s,2m,3h",
+      PARLEY_MAX_ATTEMPTS: "3",
+      PARLEY_SCORE_WEIGHTS: '{"emotion": 5}',
+      PARLEY_LEVEL_THRESHOLDS: '{"friend": 100}',
+      PORT: "8080",
+      LOG_LEVEL: "debug",
+    });
+    expect(config).toMatchObject({
+      databaseUrl: "postgres://u@db:5432/parley",
+      concurrency: 16,
+      embedder: "hashing",
+      idleTimeoutSeconds: 60,
+      retryPolicy: { scheduleSeconds: [1, 120, 10800], maxAttempts: 3 },
+      scoreWeights: { emotion: 5, turns: 4 },
+      levelThresholds: { acquaintance: 20, friend: 100 },
+      port: 8080,
+      logLevel: "debug",
+    });
+  });
+
+  it.each([
+    [{ PARLEY_CONCURRENCY: "zero" }, /^PARLEY_CONCURRENCY: /],
+    [{ PARLEY_CONCURRENCY: "-1" }, /^PARLEY_CONCURRENCY: /],
+    [{ PARLEY_EMBEDDER: "gpt" }, /^PARLEY_EMBEDDER: /],
+    [{ PARLEY_IDLE_TIMEOUT: "1.5" }, /^PARLEY_IDLE_TIMEOUT: /],
+    [{ PARLEY_RETRY_SCHEDULE: "30s,soon" }, /^PARLEY_RETRY_SCHEDULE: .*soon/],
+    [{ PARLEY_SCORE_WEIGHTS: "{not json" }, /^PARLEY_SCORE_WEIGHTS: must be JSON/],
+    [{ PARLEY_SCORE_WEIGHTS: '{"charm": 1}' }, /^PARLEY_SCORE_WEIGHTS/],
+    [{ PARLEY_LEVEL_THRESHOLDS: '{"acquaintance": 80}' }, /^PARLEY_LEVEL_THRESHOLDS: friend must not be below acquaintance/],
+    [{ PORT: "70000" }, /^PORT: /],
+    [{ LOG_LEVEL: "loud" }, /^LOG_LEVEL: /],
+    [{ DATABASE_URL: "not a url" }, /^DATABASE_URL: /],
+  ])("rejects %o with one line naming the variable", (env, message) => {
+    expect(() => parseConfig(env)).toThrow(message);
+  });
+});
