@@ -8,12 +8,6 @@ language plpgsql
 set search_path = pg_catalog, pg_temp
 as $$
 declare
-  message jsonb;
-  position integer := 0;
-  item text;
-  message_ids text[] := '{}';
-  message_id text;
-  role text;
   stored integer;
   added integer;
 begin
@@ -25,6 +19,86 @@ begin
       jsonb_array_length(messages), parley._limit('messages_per_call')));
   end if;
 
+  -- Fast path: one set-based check of every message. Only a batch that fails
+  -- it goes through the loop below, which finds and names the field at fault.
+  if exists (
+    select 1 from jsonb_array_elements(messages) as m(value)
+    where not coalesce(
+      jsonb_typeof(m.value) = 'object'
+      and m.value - '{role,content,timestamp,message_id,metadata}'::text[] = '{}'::jsonb
+      and jsonb_typeof(m.value -> 'role') = 'string'
+      and m.value ->> 'role' in ('user', 'agent', 'system')
+      and jsonb_typeof(m.value -> 'content') = 'string'
+      and length(m.value ->> 'content') <= parley._limit('content_chars')
+      and (m.value -> 'timestamp' is null
+           or (jsonb_typeof(m.value -> 'timestamp') = 'string'
+               and m.value ->> 'timestamp' ~ '^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|z|[+-]\d{2}(:?\d{2})?)$'))
+      and (m.value -> 'message_id' is null
+           or (jsonb_typeof(m.value -> 'message_id') = 'string'
+               and length(m.value ->> 'message_id') between 1 and parley._limit('id_chars')))
+      and (m.value -> 'metadata' is null or jsonb_typeof(m.value -> 'metadata') in ('object', 'null')),
+      false)
+  ) or exists (
+    select 1 from jsonb_array_elements(messages) as m(value)
+    where m.value ->> 'message_id' is not null
+    group by m.value ->> 'message_id' having count(*) > 1
+  ) then
+    perform parley._reject_messages(messages, path);
+  end if;
+
+  select message_count into stored from parley.conversations where conversation_id = p_conversation_id;
+
+  begin
+  insert into parley.messages (conversation_id, seq, message_id, role, content, sent_at, metadata)
+  select p_conversation_id,
+         stored + row_number() over (order by incoming.ordinality),
+         incoming.value ->> 'message_id',
+         incoming.value ->> 'role',
+         incoming.value ->> 'content',
+         (incoming.value ->> 'timestamp')::timestamptz,
+         nullif(incoming.value -> 'metadata', 'null'::jsonb)
+  from jsonb_array_elements(messages) with ordinality as incoming
+  -- stored = 0: nothing to deduplicate against (every end_conversation with a log).
+  where stored = 0
+     or incoming.value ->> 'message_id' is null
+     or not exists (
+       select 1 from parley.messages existing
+       where existing.conversation_id = p_conversation_id
+         and existing.message_id = incoming.value ->> 'message_id');
+  get diagnostics added = row_count;
+  exception when datetime_field_overflow or invalid_datetime_format then
+    -- A date that matches the pattern but does not exist (2025-02-30).
+    perform parley._reject_messages(messages, path);
+  end;
+
+  if stored + added > parley._limit('messages_per_conversation') then
+    perform parley._reject(path, format('would bring the conversation to %s messages; the limit is %s',
+      stored + added, parley._limit('messages_per_conversation')));
+  end if;
+
+  if added > 0 then
+    update parley.conversations
+    set message_count = stored + added, last_activity_at = now()
+    where conversation_id = p_conversation_id;
+  end if;
+  return added;
+end
+$$;
+
+-- The slow path of _append_messages: walks the batch and raises 22023 naming
+-- the first field at fault.
+create or replace function parley._reject_messages(messages jsonb, path text) returns void
+language plpgsql
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+  message jsonb;
+  position integer := 0;
+  item text;
+  message_ids text[] := '{}';
+  message_id text;
+  role text;
+begin
   for message in select value from jsonb_array_elements(messages) loop
     item := format('%s[%s]', path, position);
     if jsonb_typeof(message) <> 'object' then
@@ -54,34 +128,6 @@ begin
     position := position + 1;
   end loop;
 
-  select message_count into stored from parley.conversations where conversation_id = p_conversation_id;
-
-  insert into parley.messages (conversation_id, seq, message_id, role, content, sent_at, metadata)
-  select p_conversation_id,
-         stored + row_number() over (order by incoming.ordinality),
-         incoming.value ->> 'message_id',
-         incoming.value ->> 'role',
-         incoming.value ->> 'content',
-         (incoming.value ->> 'timestamp')::timestamptz,
-         nullif(incoming.value -> 'metadata', 'null'::jsonb)
-  from jsonb_array_elements(messages) with ordinality as incoming
-  where incoming.value ->> 'message_id' is null
-     or not exists (
-       select 1 from parley.messages existing
-       where existing.conversation_id = p_conversation_id
-         and existing.message_id = incoming.value ->> 'message_id');
-  get diagnostics added = row_count;
-
-  if stored + added > parley._limit('messages_per_conversation') then
-    perform parley._reject(path, format('would bring the conversation to %s messages; the limit is %s',
-      stored + added, parley._limit('messages_per_conversation')));
-  end if;
-
-  if added > 0 then
-    update parley.conversations
-    set message_count = stored + added, last_activity_at = now()
-    where conversation_id = p_conversation_id;
-  end if;
-  return added;
+  raise exception 'parley._reject_messages found no fault in %', path;
 end
 $$;
