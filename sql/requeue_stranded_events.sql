@@ -7,9 +7,10 @@ security definer
 set search_path = pg_catalog, pg_temp
 as $$
 declare
-  requeued integer;
+  stranded_event_id bigint;
+  requeued integer := 0;
 begin
-  with stranded as (
+  for stranded_event_id in
     select e.event_id from parley.conversation_events e
     where e.status in ('PENDING', 'PROCESSING')
       and e.next_attempt_at <= now()
@@ -20,8 +21,10 @@ begin
     order by e.next_attempt_at
     limit batch_size
     for update of e skip locked
-  )
-  select count(parley._enqueue(stranded.event_id, null)) into requeued from stranded;
+  loop
+    perform parley._enqueue(stranded_event_id, null);
+    requeued := requeued + 1;
+  end loop;
   return requeued;
 end
 $$;
