@@ -30,10 +30,11 @@ begin
       and m.value ->> 'role' in ('user', 'agent', 'system')
       and jsonb_typeof(m.value -> 'content') = 'string'
       and length(m.value ->> 'content') <= parley._limit('content_chars')
-      and (m.value -> 'timestamp' is null
+      -- JSON null counts as absent, as in the slow path and the insert.
+      and (nullif(m.value -> 'timestamp', 'null') is null
            or (jsonb_typeof(m.value -> 'timestamp') = 'string'
                and m.value ->> 'timestamp' ~ '^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|z|[+-]\d{2}(:?\d{2})?)$'))
-      and (m.value -> 'message_id' is null
+      and (nullif(m.value -> 'message_id', 'null') is null
            or (jsonb_typeof(m.value -> 'message_id') = 'string'
                and length(m.value ->> 'message_id') between 1 and parley._limit('id_chars')))
       and (m.value -> 'metadata' is null or jsonb_typeof(m.value -> 'metadata') in ('object', 'null')),
@@ -66,8 +67,9 @@ begin
        where existing.conversation_id = p_conversation_id
          and existing.message_id = incoming.value ->> 'message_id');
   get diagnostics added = row_count;
-  exception when datetime_field_overflow or invalid_datetime_format then
-    -- A date that matches the pattern but does not exist (2025-02-30).
+  exception when datetime_field_overflow or invalid_datetime_format or invalid_time_zone_displacement_value then
+    -- A date that matches the pattern but does not exist (2025-02-30), or a
+    -- zone PostgreSQL cannot hold (+16:00, +05:75).
     perform parley._reject_messages(messages, path);
   end;
 
