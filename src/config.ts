@@ -1,5 +1,6 @@
 // The only reader of process.env. Parsed once at start-up; a bad value stops
 // the process with one line naming the variable and what is wrong.
+import { createHash } from "node:crypto";
 import { z } from "zod";
 import { parseRetrySchedule, DEFAULT_RETRY_POLICY } from "./pipeline/backoff.js";
 import { DEFAULT_SCORE_WEIGHTS } from "./pipeline/score.js";
@@ -35,7 +36,15 @@ const levelThresholdsSchema = z.object({
 export const configSchema = z.object({
   DATABASE_URL: z.string().url().optional(),
   PARLEY_CONCURRENCY: positiveInt(4),
-  PARLEY_EMBEDDER: z.enum(["local", "hashing"]).default("local"),
+  PARLEY_EMBEDDER: z.enum(["local", "hashing", "ollama", "openai"]).default("local"),
+  PARLEY_OLLAMA_URL: z.string().url().default("http://127.0.0.1:11434"),
+  PARLEY_OLLAMA_MODEL: z.string().min(1).default("nomic-embed-text"),
+  PARLEY_OPENAI_BASE_URL: z.string().url().default("https://api.openai.com"),
+  PARLEY_OPENAI_API_KEY: z.string().min(1).optional(),
+  PARLEY_OPENAI_MODEL: z.string().min(1).default("text-embedding-3-small"),
+  PARLEY_EMBED_TIMEOUT_MS: positiveInt(30_000),
+  // Only needed for a remote model Parley does not know; otherwise learned from the first answer.
+  PARLEY_EMBED_DIMENSION: z.coerce.number().int().positive().optional(),
   PARLEY_IDLE_TIMEOUT: positiveInt(1800),
   PARLEY_RETRY_SCHEDULE: z.string().default("30s,5m,30m,2h").transform((text, ctx) => {
     try {
@@ -49,6 +58,26 @@ export const configSchema = z.object({
   PARLEY_SCORE_WEIGHTS: jsonOf(scoreWeightsSchema).optional(),
   PARLEY_LEVEL_THRESHOLDS: jsonOf(levelThresholdsSchema).optional(),
   PARLEY_WORKER_STALE_AFTER: positiveInt(30),
+  // The worker's own /metrics; 0 turns it off.
+  PARLEY_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
+  PARLEY_EMBEDDED_PORT: z.coerce.number().int().min(1).max(65535).default(5433),
+  // Where `npm run demo` finds the running API, and the key it sends.
+  PARLEY_URL: z.string().url().default("http://127.0.0.1:3000"),
+  PARLEY_API_KEY: z.string().min(1).optional(),
+  // Bearer keys the HTTP API accepts, comma-separated. Only their sha256
+  // hashes are kept; a key shorter than 16 characters is a mistake, not a key.
+  PARLEY_API_KEYS: z.string().transform((text, ctx) => {
+    const keys = text.split(",").map((key) => key.trim()).filter((key) => key !== "");
+    const weak = keys.findIndex((key) => key.length < 16 || /\s/.test(key));
+    if (weak >= 0) {
+      ctx.addIssue({ code: "custom", message: `key ${weak + 1} must be at least 16 characters with no spaces` });
+      return z.NEVER;
+    }
+    return keys.map((key) => createHash("sha256").update(key).digest());
+  }).optional(),
+  // "off" serves the API without authentication; it is never the default.
+  PARLEY_API_AUTH: z.enum(["on", "off"]).default("on"),
+  HOST: z.string().min(1).default("127.0.0.1"),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
@@ -65,6 +94,9 @@ export function parseConfig(env: Record<string, string | undefined>) {
   }
   const raw = result.data;
   const thresholds = { ...DEFAULT_LEVEL_THRESHOLDS, ...raw.PARLEY_LEVEL_THRESHOLDS };
+  if (raw.PARLEY_EMBEDDER === "openai" && raw.PARLEY_OPENAI_API_KEY === undefined && new URL(raw.PARLEY_OPENAI_BASE_URL).hostname === "api.openai.com") {
+    throw new ConfigError("PARLEY_OPENAI_API_KEY: is required with PARLEY_EMBEDDER=openai and api.openai.com (set PARLEY_OPENAI_BASE_URL for a local server that needs no key)");
+  }
   if (thresholds.friend < thresholds.acquaintance) {
     throw new ConfigError("PARLEY_LEVEL_THRESHOLDS: friend must not be below acquaintance");
   }
@@ -72,11 +104,21 @@ export function parseConfig(env: Record<string, string | undefined>) {
     databaseUrl: raw.DATABASE_URL,
     concurrency: raw.PARLEY_CONCURRENCY,
     embedder: raw.PARLEY_EMBEDDER,
+    embedding: {
+      ollama: { url: raw.PARLEY_OLLAMA_URL, model: raw.PARLEY_OLLAMA_MODEL },
+      openai: { baseUrl: raw.PARLEY_OPENAI_BASE_URL, apiKey: raw.PARLEY_OPENAI_API_KEY, model: raw.PARLEY_OPENAI_MODEL },
+      timeoutMs: raw.PARLEY_EMBED_TIMEOUT_MS,
+      dimension: raw.PARLEY_EMBED_DIMENSION,
+    },
     idleTimeoutSeconds: raw.PARLEY_IDLE_TIMEOUT,
     retryPolicy: { scheduleSeconds: raw.PARLEY_RETRY_SCHEDULE, maxAttempts: raw.PARLEY_MAX_ATTEMPTS },
     scoreWeights: { ...DEFAULT_SCORE_WEIGHTS, ...raw.PARLEY_SCORE_WEIGHTS },
     levelThresholds: thresholds,
     workerStaleAfterSeconds: raw.PARLEY_WORKER_STALE_AFTER,
+    metricsPort: raw.PARLEY_METRICS_PORT,
+    embeddedPort: raw.PARLEY_EMBEDDED_PORT,
+    client: { url: raw.PARLEY_URL, apiKey: raw.PARLEY_API_KEY },
+    api: { keyHashes: raw.PARLEY_API_KEYS ?? [], auth: raw.PARLEY_API_AUTH, host: raw.HOST },
     port: raw.PORT,
     logLevel: raw.LOG_LEVEL,
   };

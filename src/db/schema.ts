@@ -59,6 +59,8 @@ export interface ConversationEventsTable {
   session_emotion: Json<SessionEmotion> | null;
   error_code: string | null;
   error_details: string | null;
+  /** Set at commit by a trigger, in commit order (migrations/0002); the event stream's cursor. */
+  change_seq: ColumnType<string | null, never, never>;
 }
 
 export interface ConversationEmbeddingsTable {

@@ -1,0 +1,148 @@
+// The HTTP API's own shapes: route parameters and responses. Request payloads
+// are the SQL API's, in src/ingest/schemas.ts. Both feed the OpenAPI document.
+import { z } from "zod";
+import { appendMessagesSchema, conversationIdSchema, eventIdSchema } from "../ingest/schemas.js";
+import { ERROR_STATUS } from "../ingest/errors.js";
+import { BOT_TYPES, FRIENDSHIP_LEVELS, ROLES } from "../pipeline/types.js";
+
+const eventStatus = z.enum(["PENDING", "PROCESSING", "PROCESSED", "FAILED"]);
+const timestamp = z.string().meta({ format: "date-time" });
+const json = z.unknown();
+
+export const errorSchema = z.object({
+  code: z.enum(Object.keys(ERROR_STATUS) as [keyof typeof ERROR_STATUS, ...Array<keyof typeof ERROR_STATUS>]),
+  message: z.string(),
+  field: z.string().optional().meta({ description: "The field at fault, in the SQL API's notation (conversation_log[0].role)." }),
+}).meta({ id: "Error" });
+
+export const conversationParams = z.strictObject({ conversation_id: conversationIdSchema });
+export const eventParams = z.strictObject({ event_id: eventIdSchema });
+export const userParams = z.strictObject({ profile_id: z.string().min(1).max(200) });
+
+export const appendMessagesBody = z.strictObject({ messages: appendMessagesSchema });
+
+export const queuedEventSchema = z.object({
+  event_id: z.string(),
+  conversation_id: z.string(),
+  status: eventStatus,
+}).meta({ id: "QueuedEvent" });
+
+export const startedConversationSchema = z.object({
+  conversation_id: z.string(),
+}).meta({ id: "StartedConversation" });
+
+export const appendedSchema = z.object({
+  conversation_id: z.string(),
+  appended: z.number().int().meta({ description: "How many messages were new (a repeated message_id is skipped)." }),
+}).meta({ id: "AppendedMessages" });
+
+export const retriedSchema = z.object({
+  event_id: z.string(),
+  retried: z.boolean().meta({ description: "false when the event was not FAILED; nothing changed then." }),
+  status: eventStatus,
+}).meta({ id: "RetriedEvent" });
+
+export const conversationDetailSchema = z.object({
+  conversation: z.object({
+    conversation_id: z.string(),
+    profile_id: z.string(),
+    bot_type: z.enum(BOT_TYPES),
+    bot_id: z.string(),
+    bot_name: z.string().nullable(),
+    started_at: timestamp,
+    ended_at: timestamp.nullable(),
+    is_active: z.boolean(),
+    duration_seconds: z.number().nullable(),
+    message_count: z.number().int(),
+    metadata: json,
+  }),
+  messages: z.array(z.object({
+    seq: z.number().int(),
+    message_id: z.string().nullable(),
+    role: z.enum(ROLES),
+    content: z.string(),
+    timestamp: timestamp.nullable(),
+    metadata: json,
+  })),
+  event: z.object({
+    event_id: z.string(),
+    status: eventStatus,
+    attempt_count: z.number().int(),
+    created_at: timestamp,
+    last_attempt_at: timestamp.nullable(),
+    next_attempt_at: timestamp,
+    processed_at: timestamp.nullable(),
+    error_code: z.string().nullable(),
+    error_details: z.string().nullable(),
+    change_seq: z.string().nullable(),
+    results: z.object({
+      friendship_score_change: z.number().nullable(),
+      new_friendship_level: z.enum(FRIENDSHIP_LEVELS).nullable(),
+      total_turns: z.number().int().nullable(),
+      user_initiated_questions: z.number().int().nullable(),
+      topic_metrics: json,
+      session_emotion: json,
+    }).nullable().meta({ description: "Set once the event is PROCESSED." }),
+  }).nullable().meta({ description: "null while the conversation is still open." }),
+}).meta({ id: "ConversationDetail" });
+export type ConversationDetail = z.infer<typeof conversationDetailSchema>;
+
+const rankedAgent = z.object({ agent_id: z.string(), name: z.string(), score: z.number() });
+
+export const userStateSchema = z.object({
+  profile_id: z.string(),
+  friendship_status: z.object({
+    friendship_score: z.number(),
+    friendship_level: z.enum(FRIENDSHIP_LEVELS),
+    topic_metrics: json,
+    conversation_count: z.number().int(),
+    last_event_id: z.string().nullable(),
+    updated_at: timestamp.nullable(),
+  }).meta({ description: "A user with no processed conversation is a PHASE1_STRANGER with score 0." }),
+  agent_candidates: z.object({
+    greeting_agent: rankedAgent.nullable(),
+    talk_candidates: z.array(rankedAgent),
+    game_candidates: z.array(rankedAgent),
+    computed_at: timestamp,
+    expires_at: timestamp,
+    expired: z.boolean(),
+    source_event_id: z.string().nullable(),
+  }).nullable().meta({ description: "null until a conversation of the user was processed." }),
+}).meta({ id: "UserState" });
+export type UserState = z.infer<typeof userStateSchema>;
+
+export const healthSchema = z.object({
+  status: z.enum(["ok", "degraded", "unavailable"])
+    .meta({ description: "degraded: the database answers but no worker has sent a heartbeat recently." }),
+  database: z.object({ reachable: z.boolean(), latency_ms: z.number().nullable() }),
+  queue: z.object({
+    pending: z.number().int(),
+    processing: z.number().int(),
+    failed: z.number().int(),
+    oldest_pending_seconds: z.number().nullable(),
+  }).nullable(),
+  workers: z.array(z.object({
+    worker_id: z.string(),
+    hostname: z.string(),
+    pid: z.number().int(),
+    started_at: timestamp,
+    last_seen_at: timestamp,
+    seconds_since_seen: z.number(),
+    alive: z.boolean(),
+  })),
+  event_stream: z.object({ listening: z.boolean(), clients: z.number().int() }),
+}).meta({ id: "Health" });
+export type Health = z.infer<typeof healthSchema>;
+
+export const streamQuery = z.strictObject({
+  profile_id: z.string().min(1).max(200).optional(),
+  user_id: z.string().min(1).max(200).optional().meta({ description: "Synonym of profile_id." }),
+  conversation_id: conversationIdSchema.optional(),
+  last_event_id: z.string().optional()
+    .meta({ description: "Resume cursor for clients that cannot send the Last-Event-ID header; the header wins." }),
+});
+
+/** Error responses to document for a route, by status. */
+export function errorResponses(...statuses: number[]) {
+  return Object.fromEntries(statuses.map((status) => [status, errorSchema])) as Record<number, typeof errorSchema>;
+}

@@ -1,0 +1,70 @@
+// Shared by the HTTP tests: config, an app over a test database, captured logs.
+import { Writable } from "node:stream";
+import { pino } from "pino";
+import type pg from "pg";
+import { parseConfig, type Config } from "../../src/config.js";
+import { buildApp, type AppOptions } from "../../src/http/app.js";
+import type { Logger } from "../../src/log.js";
+import type { EndConversationPayload } from "../../src/ingest/schemas.js";
+
+export const API_KEY = "test-key-0123456789abcdef";
+export const OTHER_KEY = "other-key-0123456789abcdef";
+export const AUTH = { authorization: `Bearer ${API_KEY}` };
+
+export function testConfig(env: Record<string, string> = {}): Config {
+  return parseConfig({
+    PARLEY_API_KEYS: API_KEY,
+    PARLEY_EMBEDDER: "hashing",
+    PARLEY_CONCURRENCY: "2",
+    LOG_LEVEL: "silent",
+    ...env,
+  });
+}
+
+/** A logger whose JSON lines are kept, to assert what was (not) logged. */
+export function capturingLogger(): { log: Logger; lines: string[] } {
+  const lines: string[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      lines.push(...chunk.toString().split("\n").filter(Boolean));
+      done();
+    },
+  });
+  return { log: pino({ level: "debug" }, stream), lines };
+}
+
+export const silentLog: Logger = pino({ level: "silent" });
+
+export function testApp(pool: pg.Pool, options: Partial<AppOptions> = {}) {
+  return buildApp({ pool, log: silentLog, config: testConfig(), ...options });
+}
+
+let counter = 0;
+/** A valid end_conversation payload with a fresh conversation_id. */
+export function endPayload(overrides: Partial<EndConversationPayload> = {}): EndConversationPayload {
+  counter++;
+  return {
+    conversation_id: `conv_http_${process.pid}_${counter}`,
+    profile_id: "user_http",
+    bot_type: "TALK",
+    bot_id: "talk_movie_preference",
+    bot_name: "Movie Preference Talk",
+    start_time: "2025-11-25T18:00:00Z",
+    end_time: "2025-11-25T18:20:00Z",
+    conversation_log: [
+      { role: "agent", content: "Hi! Seen any good movies lately?", timestamp: "2025-11-25T18:00:02Z" },
+      { role: "user", content: "Yes, Dune. Have you seen it? I loved the music too!", timestamp: "2025-11-25T18:00:09Z" },
+    ],
+    ...overrides,
+  };
+}
+
+export async function until<T>(probe: () => Promise<T | undefined | null | false>, timeoutMs = 15_000, intervalMs = 50): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}
