@@ -90,7 +90,11 @@ export class CachedEmbedder implements Embedder {
       if (cached !== undefined) {
         for (const i of group.indices) out[i] = cached;
       } else if (pending !== undefined) {
-        waits.push(pending.then((vector) => group.indices.forEach((i) => (out[i] = vector))));
+        const wait = pending.then((vector) => group.indices.forEach((i) => (out[i] = vector)));
+        // If our own embedding fails first we never await this one: its failure
+        // must not become an unhandled rejection (that ends a Node process).
+        wait.catch(() => {});
+        waits.push(wait);
       } else {
         missing.set(key, group);
       }

@@ -3,26 +3,41 @@
 import type { Embedder } from "./embedder.js";
 import { HashingEmbedder } from "./hashing.js";
 import { LocalEmbedder } from "./local.js";
+import { OllamaEmbedder } from "./ollama.js";
+import { OpenAIEmbedder } from "./openai.js";
 
 export { type Embedder, EmbeddingError, contentHash, cosineSimilarity, meanVector, normalize } from "./embedder.js";
 export { CachedEmbedder, type CachedEmbedderOptions, type EmbeddingStore } from "./cache.js";
 export { HashingEmbedder } from "./hashing.js";
 export { LocalEmbedder } from "./local.js";
+export { OllamaEmbedder } from "./ollama.js";
+export { OpenAIEmbedder } from "./openai.js";
+export { ProviderError, RemoteEmbedder, type ProviderFailure } from "./remote.js";
 
 /** The embedders `createEmbedder` knows. To add a provider, add its name here and in `providers`. */
-export const EMBEDDER_NAMES = ["local", "hashing"] as const;
+export const EMBEDDER_NAMES = ["local", "hashing", "ollama", "openai"] as const;
 export type EmbedderName = (typeof EMBEDDER_NAMES)[number];
 
-const providers: Record<EmbedderName, () => Embedder> = {
+/** Settings of the remote providers (config.embedding); the local ones need none. */
+export interface EmbedderSettings {
+  ollama?: { url?: string | undefined; model?: string | undefined };
+  openai?: { baseUrl?: string | undefined; apiKey?: string | undefined; model?: string | undefined };
+  timeoutMs?: number | undefined;
+  dimension?: number | undefined;
+}
+
+const providers: Record<EmbedderName, (settings: EmbedderSettings) => Embedder> = {
   local: () => new LocalEmbedder(),
   hashing: () => new HashingEmbedder(),
+  ollama: ({ ollama, timeoutMs, dimension }) => new OllamaEmbedder({ ...ollama, timeoutMs, dimension }),
+  openai: ({ openai, timeoutMs, dimension }) => new OpenAIEmbedder({ ...openai, timeoutMs, dimension }),
 };
 
 /** A new embedder of the given kind; throws on a name not in EMBEDDER_NAMES. */
-export function createEmbedder(name: EmbedderName): Embedder {
+export function createEmbedder(name: EmbedderName, settings: EmbedderSettings = {}): Embedder {
   const create = Object.hasOwn(providers, name) ? providers[name] : undefined;
   if (create === undefined) {
     throw new Error(`unknown embedder ${JSON.stringify(name)}: expected one of ${EMBEDDER_NAMES.join(", ")}`);
   }
-  return create();
+  return create(settings);
 }

@@ -9,7 +9,7 @@ import {
 
 describe("createEmbedder", () => {
   it("makes the embedder of each known name", () => {
-    expect(EMBEDDER_NAMES).toEqual(["local", "hashing"]);
+    expect(EMBEDDER_NAMES).toEqual(["local", "hashing", "ollama", "openai"]);
     const hashing = createEmbedder("hashing");
     expect(hashing).toBeInstanceOf(HashingEmbedder);
     expect(hashing.model).toBe("hashing-1024");
@@ -21,7 +21,7 @@ describe("createEmbedder", () => {
 
   it("names the unknown value and the allowed ones", () => {
     expect(() => createEmbedder("openai-large" as EmbedderName)).toThrow(
-      'unknown embedder "openai-large": expected one of local, hashing',
+      'unknown embedder "openai-large": expected one of local, hashing, ollama, openai',
     );
     expect(() => createEmbedder("toString" as EmbedderName)).toThrow(/unknown embedder "toString"/);
   });

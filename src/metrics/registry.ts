@@ -1,0 +1,206 @@
+// Prometheus metrics of one Parley process (worker, API, or both in `npm start`): one registry,
+// fed by the worker's hooks and, on each scrape, by two cheap SQL counts.
+
+import { performance } from "node:perf_hooks";
+import type pg from "pg";
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import type { Embedder } from "../pipeline/embed/embedder.js";
+import type { Outcome } from "../worker/process-conversation.js";
+import type { Logger } from "../log.js";
+
+export interface MetricsOptions {
+  /** Where the queue gauges are counted on each scrape; without it they are left out. */
+  pool?: pg.Pool;
+  /** Node's default process metrics (CPU, memory, event loop lag, GC). Default true. */
+  defaultMetrics?: boolean;
+  /** Longest a scrape waits for the queue counts; past it the gauges are left out of that scrape. Default 2000. */
+  queryTimeoutMs?: number;
+  /** A worker silent for longer is not counted in parley_workers_live. Default 30. */
+  workerStaleAfterSeconds?: number;
+  log?: Logger;
+}
+
+export interface ParleyMetrics {
+  registry: Registry;
+  /** The worker's `onOutcome` hook. */
+  recordOutcome(outcome: Outcome, handlerSeconds: number, endToEndSeconds: number | null): void;
+  /** The worker's `onRequeue` hook. */
+  recordRequeue(count: number): void;
+  /** `embedder`, timing each call into parley_embedding_seconds. Wrap the provider, inside the cache. */
+  timeEmbedder(embedder: Embedder): Embedder;
+  /** Reads the embedding cache's hit and miss counts on each scrape (CachedEmbedder.stats()). */
+  trackEmbeddingCache(source: { stats(): { hits: number; misses: number } }): void;
+}
+
+const SECONDS_FAST = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+// Commit to PROCESSED spans a fast first attempt (milliseconds) to retries hours later.
+const SECONDS_END_TO_END = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800, 7200, 21600];
+
+export function createMetrics(options: MetricsOptions = {}): ParleyMetrics {
+  const registry = new Registry();
+  if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
+
+  const processed = new Counter({
+    name: "parley_events_processed_total",
+    help: "Processing attempts by outcome: processed, retry_scheduled, failed (retries exhausted or not retryable), already_done (a duplicate job).",
+    labelNames: ["status"] as const,
+    registers: [registry],
+  });
+  // Present from the first scrape, so rate() and alerts see zeros rather than no series.
+  for (const status of ["processed", "retry_scheduled", "failed", "already_done"] as const) processed.inc({ status }, 0);
+
+  const processingSeconds = new Histogram({
+    name: "parley_event_processing_seconds",
+    help: "Time the worker spent on one processing attempt (claim to commit).",
+    buckets: SECONDS_FAST,
+    registers: [registry],
+  });
+  const endToEndSeconds = new Histogram({
+    name: "parley_event_end_to_end_seconds",
+    help: "From the end_conversation commit to PROCESSED, retries included.",
+    buckets: SECONDS_END_TO_END,
+    registers: [registry],
+  });
+  const requeued = new Counter({
+    name: "parley_reconciler_requeued_total",
+    help: "Unfinished events the reconciler found without a live job and queued again.",
+    registers: [registry],
+  });
+  const embeddingSeconds = new Histogram({
+    name: "parley_embedding_seconds",
+    help: "Duration of each call to the embedding provider (cache misses only), failures included.",
+    labelNames: ["model"] as const,
+    buckets: SECONDS_FAST,
+    registers: [registry],
+  });
+
+  const caches: Array<{ source: { stats(): { hits: number; misses: number } }; hits: number; misses: number }> = [];
+  // Counters only go up: each scrape adds what the caches counted since the last one.
+  const drainCaches = (kind: "hits" | "misses") => {
+    let delta = 0;
+    for (const cache of caches) {
+      const now = cache.source.stats()[kind];
+      delta += now - cache[kind];
+      cache[kind] = now;
+    }
+    return delta;
+  };
+  new Counter({
+    name: "parley_embedding_cache_hits_total",
+    help: "Texts whose embedding came from memory or parley.embedding_cache.",
+    registers: [registry],
+    collect() {
+      this.inc(drainCaches("hits"));
+    },
+  });
+  new Counter({
+    name: "parley_embedding_cache_misses_total",
+    help: "Texts sent to the embedding provider.",
+    registers: [registry],
+    collect() {
+      this.inc(drainCaches("misses"));
+    },
+  });
+
+  if (options.pool !== undefined) registerQueueGauges(registry, options.pool, options);
+
+  return {
+    registry,
+    recordOutcome(outcome, handlerSeconds, endToEnd) {
+      processed.inc({ status: outcome });
+      processingSeconds.observe(handlerSeconds);
+      if (endToEnd !== null) endToEndSeconds.observe(Math.max(0, endToEnd));
+    },
+    recordRequeue(count) {
+      if (count > 0) requeued.inc(count);
+    },
+    timeEmbedder(embedder) {
+      const histogram = embeddingSeconds.labels({ model: embedder.model });
+      const timed: Embedder = {
+        get model() {
+          return embedder.model;
+        },
+        get dimension() {
+          return embedder.dimension;
+        },
+        async embed(texts) {
+          const started = performance.now();
+          try {
+            return await embedder.embed(texts);
+          } finally {
+            histogram.observe((performance.now() - started) / 1000);
+          }
+        },
+        close: async () => embedder.close?.(),
+      };
+      return timed;
+    },
+    trackEmbeddingCache(source) {
+      // From zero: what the cache counted before it was tracked is counted too.
+      caches.push({ source, hits: 0, misses: 0 });
+    },
+  };
+}
+
+/**
+ * The two counts an operator alerts on, read on each scrape. Each count is answered from its
+ * partial index (conversation_events_unfinished, conversation_events_failed), so the cost grows
+ * with the backlog and the failures, not with the table. Both gauges share one query per scrape.
+ */
+function registerQueueGauges(registry: Registry, pool: pg.Pool, options: MetricsOptions) {
+  const timeoutMs = options.queryTimeoutMs ?? 2000;
+  const staleAfter = options.workerStaleAfterSeconds ?? 30;
+  let current: Promise<QueueCounts | undefined> | undefined;
+  const counts = () => {
+    current ??= queueCounts(pool, timeoutMs, staleAfter)
+      .catch((error: unknown) => {
+        options.log?.warn({ err: error }, "metrics: could not count the queue; leaving the queue gauges out of this scrape");
+        return undefined;
+      })
+      .finally(() => setTimeout(() => (current = undefined), 500).unref());
+    return current;
+  };
+  const gauge = (name: string, help: string, pick: (counts: QueueCounts) => number, unknown = Number.NaN) =>
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      async collect() {
+        const found = await counts();
+        // NaN (Prometheus' "unknown") rather than a stale number that looks healthy.
+        this.set(found === undefined ? unknown : pick(found));
+      },
+    });
+  gauge("parley_events_pending", "Events not finished yet: PENDING or PROCESSING (retries waiting included).", (c) => c.pending);
+  gauge("parley_events_failed", "Events that failed for good (status FAILED) and wait for parley.retry_event.", (c) => c.failed);
+  gauge("parley_database_up", "1 when this scrape could count the queue in PostgreSQL, else 0 (the queue gauges are then NaN).", () => 1, 0);
+  gauge("parley_workers_live", "Worker processes whose heartbeat is recent (parley.worker_heartbeats).", (c) => c.workers);
+}
+
+interface QueueCounts {
+  pending: number;
+  failed: number;
+  workers: number;
+}
+
+export const QUEUE_COUNTS_SQL = `
+  select
+    (select count(*) from parley.conversation_events where status in ('PENDING', 'PROCESSING'))::float8 as pending,
+    (select count(*) from parley.conversation_events where status = 'FAILED')::float8 as failed,
+    (select count(*) from parley.worker_heartbeats where last_seen_at > now() - make_interval(secs => $1))::float8 as workers`;
+
+async function queueCounts(pool: pg.Pool, timeoutMs: number, staleAfterSeconds: number): Promise<QueueCounts> {
+  let timer: NodeJS.Timeout | undefined;
+  // A scrape must not hang on an unreachable database: pg has no connect timeout by default.
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`queue counts took longer than ${timeoutMs} ms`)), timeoutMs);
+  });
+  try {
+    const query = pool.query<QueueCounts>({ name: "parley_metrics_queue_counts", text: QUEUE_COUNTS_SQL, values: [staleAfterSeconds] });
+    query.catch(() => {});
+    const { rows } = await Promise.race([query, timeout]);
+    return rows[0]!;
+  } finally {
+    clearTimeout(timer);
+  }
+}

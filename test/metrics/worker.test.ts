@@ -1,0 +1,192 @@
+// /metrics counts what happened: real worker, real PostgreSQL, the hashing embedder.
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { pino } from "pino";
+import { createTestDatabase, type TestDatabase } from "../support/database.js";
+import { conversationPayload, endConversation, testConfig, uniqueId, waitFor, waitForStatus } from "../support/fixtures.js";
+import { createMetrics, QUEUE_COUNTS_SQL, type ParleyMetrics } from "../../src/metrics/registry.js";
+import { startInstrumentedWorker, waitForDimension } from "../../src/metrics/worker.js";
+import { startMetricsServer } from "../../src/metrics/server.js";
+import { HashingEmbedder } from "../../src/pipeline/embed/hashing.js";
+import { EmbeddingError, type Embedder } from "../../src/pipeline/embed/embedder.js";
+import { OllamaEmbedder } from "../../src/pipeline/embed/ollama.js";
+import type { RunningWorker } from "../../src/worker/runner.js";
+import { fakeServer, json, vectorFor } from "../pipeline/embed/fake-server.js";
+import { value } from "./support.js";
+
+const log = pino({ level: process.env.TEST_LOG ?? "silent" });
+let database: TestDatabase;
+let worker: RunningWorker | undefined;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+});
+afterEach(async () => {
+  await worker?.stop();
+  worker = undefined;
+});
+afterAll(async () => {
+  await database?.drop();
+});
+
+/** The hashing embedder, except that a text containing "POISON" fails for good. */
+class PoisonableEmbedder implements Embedder {
+  private readonly inner = new HashingEmbedder();
+  readonly model = this.inner.model;
+  readonly dimension = this.inner.dimension;
+  async embed(texts: readonly string[]): Promise<Float32Array[]> {
+    if (texts.some((text) => text.includes("POISON"))) throw new EmbeddingError("poisoned text", { retryable: false });
+    return this.inner.embed(texts);
+  }
+}
+
+async function start(metrics: ParleyMetrics) {
+  worker = await startInstrumentedWorker({ config: testConfig(), pool: database.pool, log, metrics, embedder: new PoisonableEmbedder() });
+  await worker.listening;
+  return worker;
+}
+
+describe("metrics from a running worker", () => {
+  it("/metrics counts what happened: outcomes, handler and end-to-end time, embeddings, cache, queue gauges", async () => {
+    const metrics = createMetrics({ pool: database.pool, defaultMetrics: false });
+    const r = metrics.registry;
+    await start(metrics);
+
+    // Two conversations with the same messages: the second one's texts come from the cache.
+    const first = await endConversation(database.pool, conversationPayload({ profile_id: uniqueId("user") }));
+    await waitForStatus(database.db, first, "PROCESSED");
+    const second = await endConversation(database.pool, conversationPayload({ profile_id: uniqueId("user") }));
+    await waitForStatus(database.db, second, "PROCESSED");
+    const poisoned = await endConversation(database.pool, conversationPayload({
+      conversation_log: [{ role: "user", content: "POISON pill" }],
+    }));
+    await waitForStatus(database.db, poisoned, "FAILED");
+
+    expect(await value(r, "parley_events_processed_total", { status: "processed" })).toBe(2);
+    expect(await value(r, "parley_events_processed_total", { status: "failed" })).toBe(1);
+    expect(await value(r, "parley_events_processed_total", { status: "retry_scheduled" })).toBe(0);
+    expect(await value(r, "parley_event_processing_seconds_count")).toBe(3);
+    expect(await value(r, "parley_event_processing_seconds_sum")).toBeGreaterThan(0);
+    expect(await value(r, "parley_event_end_to_end_seconds_count")).toBe(2);
+    expect(await value(r, "parley_event_end_to_end_seconds_bucket", { le: "+Inf" })).toBe(2);
+
+    // Provider calls: topic prototypes, the first conversation, the poisoned one (failed).
+    expect(await value(r, "parley_embedding_seconds_count", { model: "hashing-1024" })).toBe(3);
+    const misses = await value(r, "parley_embedding_cache_misses_total");
+    const hits = await value(r, "parley_embedding_cache_hits_total");
+    expect(misses).toBe(worker!.embedder.stats().misses);
+    expect(hits).toBe(worker!.embedder.stats().hits);
+    // The second conversation's 4 messages were all cached.
+    expect(hits).toBeGreaterThanOrEqual(4);
+
+    expect(await value(r, "parley_events_pending")).toBe(0);
+    expect(await value(r, "parley_events_failed")).toBe(1);
+    expect(await value(r, "parley_database_up")).toBe(1);
+    expect(await value(r, "parley_workers_live")).toBeGreaterThanOrEqual(1);
+  });
+
+  it("parley_reconciler_requeued_total counts the events the reconciler queued again", async () => {
+    const metrics = createMetrics({ pool: database.pool, defaultMetrics: false });
+    const r = metrics.registry;
+    await start(metrics);
+    // A row written without end_conversation has no job: only the reconciler finds it.
+    const conversationId = uniqueId("conv_plain");
+    await database.pool.query(`insert into parley.conversations (conversation_id, profile_id, bot_type, bot_id, started_at, ended_at, is_active, message_count)
+      values ($1, 'user_plain', 'TALK', 'talk_music_taste', now() - interval '5 minutes', now(), false, 1)`, [conversationId]);
+    await database.pool.query("insert into parley.messages (conversation_id, seq, role, content) values ($1, 1, 'user', 'I love jazz')", [conversationId]);
+    const { rows } = await database.pool.query<{ event_id: string }>(
+      "insert into parley.conversation_events (conversation_id, profile_id) values ($1, 'user_plain') returning event_id", [conversationId]);
+    expect(await value(r, "parley_events_pending")).toBe(1);
+    await database.pool.query("select graphile_worker.add_job('reconcile_events')");
+    await waitForStatus(database.db, rows[0]!.event_id, "PROCESSED");
+    await waitFor(async () => (await value(r, "parley_reconciler_requeued_total")) === 1);
+    expect(await value(r, "parley_events_processed_total", { status: "processed" })).toBe(1);
+  });
+
+  it("a retryable embedding failure counts as retry_scheduled", async () => {
+    const metrics = createMetrics({ defaultMetrics: false });
+    const down: Embedder = { model: "down-8", dimension: 8, embed: async () => { throw new EmbeddingError("provider down", { retryable: true }); } };
+    worker = await startInstrumentedWorker({ config: testConfig(), pool: database.pool, log, metrics, embedder: down });
+    await worker.listening;
+    const eventId = await endConversation(database.pool, conversationPayload());
+    await waitFor(async () => (await database.db.selectFrom("parley.conversation_events").select("error_code")
+      .where("event_id", "=", eventId).executeTakeFirstOrThrow()).error_code === "embedding_failed");
+    await waitFor(async () => (await value(metrics.registry, "parley_events_processed_total", { status: "retry_scheduled" })) === 1);
+    expect(await value(metrics.registry, "parley_embedding_seconds_count", { model: "down-8" })).toBeGreaterThanOrEqual(1);
+  });
+
+  it("the worker's /metrics server answers over HTTP with the registry's text, and 404 elsewhere", async () => {
+    const metrics = createMetrics({ pool: database.pool, defaultMetrics: false });
+    metrics.recordOutcome("processed", 0.1, 0.2);
+    const server = await startMetricsServer({ registry: metrics.registry, port: 0, host: "127.0.0.1" });
+    try {
+      const response = await fetch(`http://127.0.0.1:${server.port}/metrics`);
+      expect(response.status).toBe(200);
+      expect(response.headers.get("content-type")).toContain("text/plain");
+      const text = await response.text();
+      expect(text).toContain('parley_events_processed_total{status="processed"} 1');
+      expect(text).toMatch(/^parley_events_pending \d+$/m);
+      const other = await fetch(`http://127.0.0.1:${server.port}/`);
+      expect(other.status).toBe(404);
+      expect(await other.json()).toMatchObject({ code: "not_found" });
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("the queue counts can be answered from the partial indexes alone", async () => {
+    const client = await database.pool.connect();
+    try {
+      await client.query("begin");
+      await client.query("set local enable_seqscan = off");
+      const { rows } = await client.query<{ "QUERY PLAN": string }>(`explain ${QUEUE_COUNTS_SQL.replace("$1", "30")}`);
+      const plan = rows.map((row) => row["QUERY PLAN"]).join("\n");
+      expect(plan).toContain("conversation_events_unfinished");
+      expect(plan).toContain("conversation_events_failed");
+      await client.query("rollback");
+    } finally {
+      client.release();
+    }
+  });
+});
+
+describe("waitForDimension", () => {
+  it("waits out an unreachable provider, then learns the dimension", async () => {
+    let calls = 0;
+    const server = await fakeServer((request, response) => {
+      calls++;
+      if (calls < 3) return json(response, 503, { error: "loading model" });
+      json(response, 200, { embeddings: request.body.input.map((text: string) => vectorFor(text, 5)) });
+    });
+    try {
+      const embedder = new OllamaEmbedder({ url: server.url, model: "tiny" });
+      await waitForDimension(embedder, log, undefined, 10);
+      expect(embedder.dimension).toBe(5);
+      expect(calls).toBe(3);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("stops start-up on a misconfiguration", async () => {
+    const server = await fakeServer((_, response) => json(response, 404, { error: 'model "tiny" not found, try pulling it first' }));
+    try {
+      await expect(waitForDimension(new OllamaEmbedder({ url: server.url, model: "tiny" }), log, undefined, 10))
+        .rejects.toThrow(/embedding_model_not_found/);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("gives up when start-up is aborted", async () => {
+    const server = await fakeServer((_, response) => json(response, 503, {}));
+    try {
+      const controller = new AbortController();
+      const waiting = waitForDimension(new OllamaEmbedder({ url: server.url, model: "tiny" }), log, controller.signal, 60_000);
+      await waitFor(async () => server.requests.length > 0);
+      controller.abort();
+      await expect(waiting).rejects.toThrow(/abort/i);
+    } finally {
+      await server.close();
+    }
+  });
+});
