@@ -131,6 +131,16 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     crontab: CRONTAB,
     logger: graphileLogger(log),
     events,
+    // Fetch jobs in batches and complete them in batches (graphile-worker's
+    // documented throughput settings). The cost, more jobs locked by a worker
+    // that dies, is what the heartbeat sweep already recovers.
+    preset: {
+      worker: {
+        localQueue: { size: config.concurrency + 1 },
+        completeJobBatchDelay: 0,
+        failJobBatchDelay: 0,
+      },
+    },
   });
   return {
     runner,
