@@ -7,7 +7,14 @@ import type { Database } from "./schema.js";
 export type Db = Kysely<Database>;
 
 export function createPool(connectionString: string, max = 10, applicationName = "parley"): pg.Pool {
-  const pool = new pg.Pool({ connectionString, max, application_name: applicationName });
+  const pool = new pg.Pool({
+    connectionString,
+    max,
+    application_name: applicationName,
+    // A database that went away must fail a caller, not hang it.
+    connectionTimeoutMillis: 10_000,
+    keepAlive: true,
+  });
   // An idle client that loses its connection (PostgreSQL restart, terminated
   // backend) emits 'error' on the pool; without a listener that kills the process.
   pool.on("error", () => {});

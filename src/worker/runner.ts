@@ -1,6 +1,7 @@
 // Builds and runs graphile-worker with Parley's tasks and cron jobs. Jobs
 // arrive through LISTEN/NOTIFY; graphile-worker's polling is the fallback.
 import { EventEmitter } from "node:events";
+import { setTimeout as sleep } from "node:timers/promises";
 import { Logger as GraphileLogger, run, type Runner, type TaskList, type WorkerEvents } from "graphile-worker";
 import { sql } from "kysely";
 import { z } from "zod";
@@ -36,9 +37,9 @@ export interface WorkerOptions {
 }
 
 export interface RunningWorker {
-  runner: Runner;
   db: Db;
   embedder: CachedEmbedder;
+  /** The first pool's id; a pool restarted after a database outage gets a new one. */
   workerId: Promise<string>;
   /** Resolves once the worker LISTENs for new jobs. */
   listening: Promise<void>;
@@ -110,47 +111,102 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
 
   let resolveWorkerId!: (id: string) => void;
   const workerId = new Promise<string>((resolve) => (resolveWorkerId = resolve));
-  let heartbeat: ReturnType<typeof startHeartbeat> | undefined;
   let resolveListening!: () => void;
   const listening = new Promise<void>((resolve) => (resolveListening = resolve));
+  let stopping = false;
+  const stopped = new AbortController();
+  let current: { runner: Runner; stopHeartbeat: () => Promise<void> } | undefined;
+  let restarting: Promise<void> | undefined;
 
-  // pool:create fires inside run(): listen on our own emitter before starting.
-  const events: WorkerEvents = new EventEmitter();
-  events.on("pool:create", ({ workerPool }) => {
-    resolveWorkerId(workerPool.id);
-    heartbeat = startHeartbeat(db, workerPool.id, log, { staleAfterSeconds: config.workerStaleAfterSeconds });
-  });
-  events.on("pool:listen:success", () => resolveListening());
+  // One graphile-worker pool. Its id is the lock holder of its jobs, so each
+  // pool heartbeats under its own id.
+  async function startPool(): Promise<void> {
+    let heartbeat: ReturnType<typeof startHeartbeat> | undefined;
+    let poolId: string | undefined;
+    // pool:create fires inside run(): listen on our own emitter before starting.
+    const events: WorkerEvents = new EventEmitter();
+    events.on("pool:create", ({ workerPool }) => {
+      poolId = workerPool.id;
+      resolveWorkerId(workerPool.id);
+      heartbeat = startHeartbeat(db, workerPool.id, log, { staleAfterSeconds: config.workerStaleAfterSeconds });
+    });
+    events.on("pool:listen:success", () => resolveListening());
+    events.on("pool:gracefulShutdown", ({ workerPool, message }) => {
+      if (stopping) return;
+      // graphile-worker stops a pool that cannot record a job's completion
+      // (the database went away). A pool whose jobs hang must not hold the
+      // process forever: force it after a while.
+      log.error({ worker_id: workerPool.id, reason: message }, "worker pool is shutting down unexpectedly");
+      setTimeout(() => void workerPool.forcefulShutdown("did not stop within 30 s"), 30_000).unref();
+    });
 
-  const runner = await run({
-    pgPool: pool,
-    concurrency: config.concurrency,
-    pollInterval: options.pollInterval ?? 2000,
-    noHandleSignals: true,
-    taskList: buildTaskList(context, config.idleTimeoutSeconds, { onRequeue: options.onRequeue }),
-    crontab: CRONTAB,
-    logger: graphileLogger(log),
-    events,
-    // Fetch jobs in batches and complete them in batches (graphile-worker's
-    // documented throughput settings). The cost, more jobs locked by a worker
-    // that dies, is what the heartbeat sweep already recovers.
-    preset: {
-      worker: {
-        localQueue: { size: config.concurrency + 1 },
-        completeJobBatchDelay: 0,
-        failJobBatchDelay: 0,
+    const runner = await run({
+      pgPool: pool,
+      concurrency: config.concurrency,
+      pollInterval: options.pollInterval ?? 2000,
+      noHandleSignals: true,
+      taskList: buildTaskList(context, config.idleTimeoutSeconds, { onRequeue: options.onRequeue }),
+      crontab: CRONTAB,
+      logger: graphileLogger(log),
+      events,
+      // Fetch jobs in batches and complete them in batches (graphile-worker's
+      // documented throughput settings). Batched completion also turns a lost
+      // connection while completing a job into a pool shutdown, where
+      // graphile-worker 0.17.3 would otherwise crash the process with an
+      // unhandled rejection. The cost, more jobs locked by a pool that dies,
+      // is what the release below and the heartbeat sweep recover.
+      preset: {
+        worker: {
+          localQueue: { size: config.concurrency + 1 },
+          completeJobBatchDelay: 0,
+          failJobBatchDelay: 0,
+        },
       },
-    },
-  });
+    });
+    const stopHeartbeat = async () => {
+      await heartbeat?.stop();
+    };
+    current = { runner, stopHeartbeat };
+    runner.promise.then(() => undefined, (error: unknown) => error).then(async (error) => {
+      await stopHeartbeat();
+      if (stopping) return;
+      log.error({ err: error, worker_id: poolId }, "worker pool stopped; releasing its jobs and starting a new one");
+      if (poolId) {
+        // Nothing runs in that pool any more: its jobs can go now rather than
+        // after PARLEY_WORKER_STALE_AFTER. If the database is still away, the
+        // heartbeat sweep of whichever worker comes back releases them.
+        await sql`select graphile_worker.force_unlock_workers(${[poolId]}::text[])`.execute(db).catch(() => {});
+      }
+      restarting = restartPool();
+    });
+  }
+
+  async function restartPool(): Promise<void> {
+    for (let attempt = 0; !stopping; attempt++) {
+      await sleep(Math.min(30_000, 500 * 2 ** attempt), undefined, { signal: stopped.signal }).catch(() => {});
+      if (stopping) return;
+      try {
+        await startPool();
+        log.info({ attempt: attempt + 1 }, "worker pool restarted");
+        return;
+      } catch (error) {
+        log.warn({ err: error, attempt: attempt + 1 }, "worker pool could not start yet; retrying");
+      }
+    }
+  }
+
+  await startPool();
   return {
-    runner,
     db,
     embedder,
     workerId,
     listening,
     async stop() {
-      await runner.stop();
-      await heartbeat?.stop();
+      stopping = true;
+      stopped.abort();
+      await restarting;
+      await current?.runner.stop().catch(() => {});
+      await current?.stopHeartbeat();
     },
   };
 }
