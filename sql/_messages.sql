@@ -50,15 +50,21 @@ begin
   select message_count into stored from parley.conversations where conversation_id = p_conversation_id;
 
   begin
+  -- Materialized: every timestamp is parsed, also of messages skipped below
+  -- as already stored, so a retry cannot slip a date that does not exist past.
+  with incoming as materialized (
+    select value, ordinality, (value ->> 'timestamp')::timestamptz as sent_at
+    from jsonb_array_elements(messages) with ordinality
+  )
   insert into parley.messages (conversation_id, seq, message_id, role, content, sent_at, metadata)
   select p_conversation_id,
          stored + row_number() over (order by incoming.ordinality),
          incoming.value ->> 'message_id',
          incoming.value ->> 'role',
          incoming.value ->> 'content',
-         (incoming.value ->> 'timestamp')::timestamptz,
+         incoming.sent_at,
          nullif(incoming.value -> 'metadata', 'null'::jsonb)
-  from jsonb_array_elements(messages) with ordinality as incoming
+  from incoming
   -- stored = 0: nothing to deduplicate against (every end_conversation with a log).
   where stored = 0
      or incoming.value ->> 'message_id' is null

@@ -1,0 +1,84 @@
+-- What each Parley role may do (roles: migrations/0003_roles.sql; README,
+-- "Roles"). Named zz_ so that it runs after every other sql/ file: functions
+-- created or views re-created above start with PostgreSQL's defaults (anyone
+-- may EXECUTE a new function) and are closed here, in the same transaction, so
+-- no caller ever sees them open. Each run first takes everything away, so this
+-- file is the whole truth about the grants, not a diff.
+
+revoke all on schema parley from public;
+revoke all on all tables in schema parley from public, parley_app, parley_worker, parley_reader;
+revoke all on all sequences in schema parley from public, parley_app, parley_worker, parley_reader;
+-- Internals (the _ helpers, the operational functions) are reachable only
+-- through the functions below, which are security definer and so run them as
+-- their owner.
+revoke all on all functions in schema parley from public, parley_app, parley_worker, parley_reader;
+
+grant usage on schema parley to parley_app, parley_worker, parley_reader;
+
+-- parley_app: the SQL API's write functions, and nothing else. It cannot read
+-- or change a table directly; the functions validate every field first.
+grant execute on function
+  parley.end_conversation(jsonb),
+  parley.start_conversation(jsonb),
+  parley.append_messages(text, jsonb),
+  parley.close_conversation(text),
+  parley.retry_event(bigint)
+to parley_app;
+
+-- The bulk path lives in its own file and may not exist in every version.
+do $$
+begin
+  if to_regprocedure('parley.end_conversations(jsonb)') is not null then
+    grant execute on function parley.end_conversations(jsonb) to parley_app;
+  end if;
+end
+$$;
+
+-- parley_reader: reads every table and view (pipeline_stats included).
+grant select on all tables in schema parley to parley_reader;
+
+-- parley_worker: exactly what src/worker touches.
+grant select on parley.conversations, parley.messages, parley.agent_catalog, parley.pipeline_stats to parley_worker;
+grant select, update on parley.conversation_events to parley_worker;
+grant select, insert, update on parley.friendship_status, parley.agent_candidates, parley.conversation_embeddings
+  to parley_worker;
+grant select, insert on parley.embedding_cache to parley_worker;
+grant select, insert, update, delete on parley.worker_heartbeats to parley_worker;
+grant execute on function
+  parley.requeue_stranded_events(integer),
+  parley.close_idle_conversations(interval, integer),
+  parley.release_dead_workers(interval),
+  parley.retry_event(bigint),
+  -- A failed attempt schedules its retry job in the worker's own transaction.
+  parley._enqueue(bigint, timestamptz)
+to parley_worker;
+
+-- graphile-worker runs its queue with the worker's role: it takes, completes,
+-- fails and adds jobs in its own tables, and at start-up reads its migrations
+-- table to check the schema version (migrating it is `npm run migrate`'s job,
+-- as the owner). Granted over the whole schema so that tables a newer
+-- graphile-worker adds are covered after the next migrate.
+grant usage on schema graphile_worker to parley_worker;
+grant select, insert, update, delete on all tables in schema graphile_worker to parley_worker;
+revoke insert, update, delete on graphile_worker.migrations from parley_worker;
+grant usage, select on all sequences in schema graphile_worker to parley_worker;
+grant execute on all functions in schema graphile_worker to parley_worker;
+
+-- graphile-worker enables row-level security on its tables with no policy, so
+-- only their owner sees a row: it expects to run as the role that migrated it.
+-- Rather than hand the worker ownership (and with it DROP and ALTER), a policy
+-- lets parley_worker reach every row its grants above allow; everyone else
+-- still sees none.
+do $$
+declare
+  queue_table regclass;
+begin
+  for queue_table in
+    select c.oid::regclass from pg_catalog.pg_class c
+    where c.relnamespace = 'graphile_worker'::regnamespace and c.relkind = 'r' and c.relrowsecurity
+  loop
+    execute format('drop policy if exists parley_worker on %s', queue_table);
+    execute format('create policy parley_worker on %s for all to parley_worker using (true) with check (true)', queue_table);
+  end loop;
+end
+$$;

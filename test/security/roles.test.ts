@@ -1,0 +1,324 @@
+// Least privilege, proved as each role: parley_app only calls the write
+// functions; parley_reader only reads; parley_worker runs the whole worker
+// (as a login role that is a member of it, the way README tells operators to
+// set it up) and nothing more.
+import { randomBytes } from "node:crypto";
+import pg from "pg";
+import { pino } from "pino";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { createDb, createPool } from "../../src/db/pool.js";
+import { QUEUE_COUNTS_SQL } from "../../src/metrics/registry.js";
+import { HashingEmbedder } from "../../src/pipeline/embed/hashing.js";
+import { EmbeddingError, type Embedder } from "../../src/pipeline/embed/embedder.js";
+import { startWorker, type RunningWorker } from "../../src/worker/runner.js";
+import { createTestDatabase, type TestDatabase } from "../support/database.js";
+import { conversationPayload, testConfig, waitFor } from "../support/fixtures.js";
+
+const WRITE_FUNCTIONS = [
+  "parley.append_messages(text,jsonb)",
+  "parley.close_conversation(text)",
+  "parley.end_conversation(jsonb)",
+  "parley.retry_event(bigint)",
+  "parley.start_conversation(jsonb)",
+];
+const WORKER_FUNCTIONS = [
+  "parley._enqueue(bigint,timestamp with time zone)",
+  "parley.close_idle_conversations(interval,integer)",
+  "parley.release_dead_workers(interval)",
+  "parley.requeue_stranded_events(integer)",
+  "parley.retry_event(bigint)",
+];
+/** What src/worker does to each table; anything else must be refused. */
+const WORKER_TABLES: Record<string, string[]> = {
+  agent_candidates: ["INSERT", "SELECT", "UPDATE"],
+  agent_catalog: ["SELECT"],
+  conversation_embeddings: ["INSERT", "SELECT", "UPDATE"],
+  conversation_events: ["SELECT", "UPDATE"],
+  conversations: ["SELECT"],
+  embedding_cache: ["INSERT", "SELECT"],
+  friendship_status: ["INSERT", "SELECT", "UPDATE"],
+  messages: ["SELECT"],
+  pipeline_stats: ["SELECT"],
+  worker_heartbeats: ["DELETE", "INSERT", "SELECT", "UPDATE"],
+};
+const TABLE_PRIVILEGES = ["SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER"];
+
+let database: TestDatabase;
+let functions: Array<{ name: string; call: string; secdef: boolean; config: string[] | null; returnsTrigger: boolean }>;
+let tables: string[];
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  const found = await database.pool.query<{ name: string; args: string; secdef: boolean; config: string[] | null; returns_trigger: boolean }>(`
+    select p.oid::regprocedure::text as name,
+           coalesce((select string_agg(format('null::%s', format_type(t, null)), ', ' order by i)
+                     from unnest(p.proargtypes) with ordinality as a(t, i)), '') as args,
+           p.prosecdef as secdef, p.proconfig as config, p.prorettype = 'trigger'::regtype as returns_trigger
+    from pg_proc p where p.pronamespace = 'parley'::regnamespace order by 1`);
+  functions = found.rows.map((row) => ({
+    name: row.name,
+    call: `select ${row.name.slice(0, row.name.indexOf("("))}(${row.args})`,
+    secdef: row.secdef,
+    config: row.config,
+    returnsTrigger: row.returns_trigger,
+  }));
+  const relations = await database.pool.query<{ name: string }>(
+    "select relname as name from pg_class where relnamespace = 'parley'::regnamespace and relkind in ('r', 'v', 'm') order by 1");
+  tables = relations.rows.map((row) => row.name);
+  const columns = await database.pool.query<{ table: string; column: string }>(
+    `select distinct on (table_name) table_name as table, column_name as column from information_schema.columns
+     where table_schema = 'parley' and is_identity = 'NO' and is_generated = 'NEVER' order by table_name, ordinal_position`);
+  firstColumn = Object.fromEntries(columns.rows.map((row) => [row.table, row.column]));
+});
+afterAll(async () => {
+  await database?.drop();
+});
+
+/** Runs `body` on one connection as `role`, then gives the connection back as it was. */
+async function as<T>(role: string, body: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await database.pool.connect();
+  try {
+    await client.query(`set role ${role}`);
+    return await body(client);
+  } finally {
+    await client.query("reset role").catch(() => {});
+    client.release();
+  }
+}
+
+async function denied(client: pg.PoolClient, text: string): Promise<string | undefined> {
+  await client.query("savepoint probe");
+  try {
+    await client.query(text);
+    return "allowed";
+  } catch (error) {
+    const { code, message } = error as { code?: string; message: string };
+    return code === "42501" ? undefined : `${code}: ${message}`;
+  } finally {
+    await client.query("rollback to savepoint probe");
+  }
+}
+
+/** Statements that must each be refused with 42501: the ones that were not, with what happened instead. */
+async function leaks(client: pg.PoolClient, statements: string[]): Promise<Array<[string, string]>> {
+  await client.query("begin");
+  try {
+    const found: Array<[string, string]> = [];
+    for (const statement of statements) {
+      const outcome = await denied(client, statement);
+      if (outcome !== undefined) found.push([statement, outcome]);
+    }
+    return found;
+  } finally {
+    await client.query("rollback");
+  }
+}
+
+let firstColumn: Record<string, string>;
+// Views are not writable by anyone; the catalog test shows no role holds a write privilege on one.
+const writesTo = (table: string) => table === "pipeline_stats" ? [] : [
+  `insert into parley.${table} default values`,
+  `update parley.${table} set ${firstColumn[table]} = ${firstColumn[table]} where false`,
+  `delete from parley.${table} where false`,
+  `truncate parley.${table}`,
+];
+
+describe("the catalog", () => {
+  it("every function in schema parley pins search_path to pg_catalog, pg_temp, and PUBLIC may execute none", async () => {
+    expect(functions.length).toBeGreaterThan(10);
+    for (const fn of functions) expect(fn.config, fn.name).toEqual(["search_path=pg_catalog, pg_temp"]);
+    const { rows } = await database.pool.query<{ name: string }>(`
+      select p.oid::regprocedure::text as name from pg_proc p
+      cross join lateral aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) as acl
+      where p.pronamespace = 'parley'::regnamespace and acl.grantee = 0 and acl.privilege_type = 'EXECUTE'`);
+    expect(rows).toEqual([]);
+  });
+
+  it("each role may execute exactly its functions, and those run as their owner (security definer)", async () => {
+    const bulk = functions.some((fn) => fn.name === "parley.end_conversations(jsonb)") ? ["parley.end_conversations(jsonb)"] : [];
+    const { rows } = await database.pool.query<{ name: string; app: boolean; worker: boolean; reader: boolean }>(`
+      select p.oid::regprocedure::text as name,
+             has_function_privilege('parley_app', p.oid, 'EXECUTE') as app,
+             has_function_privilege('parley_worker', p.oid, 'EXECUTE') as worker,
+             has_function_privilege('parley_reader', p.oid, 'EXECUTE') as reader
+      from pg_proc p where p.pronamespace = 'parley'::regnamespace order by 1`);
+    expect(rows.filter((row) => row.app).map((row) => row.name)).toEqual([...WRITE_FUNCTIONS, ...bulk].sort());
+    expect(rows.filter((row) => row.worker).map((row) => row.name)).toEqual(WORKER_FUNCTIONS);
+    expect(rows.filter((row) => row.reader).map((row) => row.name)).toEqual([]);
+    for (const name of [...WRITE_FUNCTIONS, ...bulk]) expect(functions.find((fn) => fn.name === name)?.secdef, name).toBe(true);
+  });
+
+  it("grants each role exactly its table privileges", async () => {
+    const { rows } = await database.pool.query<{ role: string; table: string; privilege: string }>(`
+      select r.role, c.relname as table, p.privilege
+      from (values ('parley_app'), ('parley_worker'), ('parley_reader')) as r(role)
+      cross join pg_class c
+      cross join unnest($1::text[]) as p(privilege)
+      where c.relnamespace = 'parley'::regnamespace and c.relkind in ('r', 'v', 'm', 'S')
+        and has_table_privilege(r.role, c.oid, p.privilege)
+      order by 1, 2, 3`, [TABLE_PRIVILEGES]);
+    const held = (role: string) => {
+      const map: Record<string, string[]> = {};
+      for (const row of rows.filter((r) => r.role === role)) (map[row.table] ??= []).push(row.privilege);
+      return map;
+    };
+    expect(held("parley_app")).toEqual({});
+    expect(held("parley_reader")).toEqual(Object.fromEntries(tables.map((table) => [table, ["SELECT"]])));
+    expect(held("parley_worker")).toEqual(WORKER_TABLES);
+  });
+});
+
+describe("parley_app", () => {
+  it("ends, starts, appends to and closes conversations through the functions", async () => {
+    await as("parley_app", async (client) => {
+      const payload = conversationPayload();
+      const ended = await client.query<{ id: string }>("select parley.end_conversation($1) as id", [JSON.stringify(payload)]);
+      expect(ended.rows[0]!.id).toMatch(/^\d+$/);
+      const started = await client.query<{ id: string }>("select parley.start_conversation($1) as id",
+        [JSON.stringify({ profile_id: "app_user", bot_type: "TALK", bot_id: "talk_music_taste" })]);
+      const id = started.rows[0]!.id;
+      const appended = await client.query<{ n: number }>("select parley.append_messages($1, $2) as n", [id, JSON.stringify([{ role: "user", content: "hi" }])]);
+      expect(appended.rows[0]!.n).toBe(1);
+      const closed = await client.query<{ id: string }>("select parley.close_conversation($1) as id", [id]);
+      const retried = await client.query<{ retried: boolean }>("select parley.retry_event($1) as retried", [closed.rows[0]!.id]);
+      expect(retried.rows[0]!.retried).toBe(false);
+    });
+  });
+
+  it("cannot read or change any parley table, call an internal function, or reach graphile-worker's queue", async () => {
+    const internal = functions.filter((fn) => !WRITE_FUNCTIONS.includes(fn.name) && fn.name !== "parley.end_conversations(jsonb)" && !fn.returnsTrigger);
+    expect(internal.map((fn) => fn.name)).toContain("parley._enqueue(bigint,timestamp with time zone)");
+    const statements = [
+      ...tables.flatMap((table) => [`select 1 from parley.${table} limit 1`, ...writesTo(table)]),
+      ...internal.map((fn) => fn.call),
+      "select graphile_worker.add_job('process_conversation', '{\"event_id\": 1}')",
+      "select 1 from graphile_worker.jobs limit 1",
+      "select nextval('parley.conversation_events_event_id_seq')",
+    ];
+    expect(await as("parley_app", (client) => leaks(client, statements))).toEqual([]);
+  });
+});
+
+describe("parley_reader", () => {
+  it("reads every table and view", async () => {
+    await as("parley_reader", async (client) => {
+      for (const table of tables) await client.query(`select * from parley.${table} limit 1`);
+      const stats = await client.query("select pending from parley.pipeline_stats");
+      expect(stats.rows).toHaveLength(1);
+    });
+  });
+
+  it("cannot write, call a function, or see the queue", async () => {
+    const statements = [
+      ...tables.flatMap(writesTo),
+      ...functions.filter((fn) => !fn.returnsTrigger).map((fn) => fn.call),
+      "select 1 from graphile_worker.jobs limit 1",
+    ];
+    expect(await as("parley_reader", (client) => leaks(client, statements))).toEqual([]);
+  });
+});
+
+describe("parley_worker", () => {
+  const login = `parley_test_worker_${randomBytes(5).toString("hex")}`;
+  const password = randomBytes(12).toString("hex");
+  let pool: pg.Pool;
+  let worker: RunningWorker | undefined;
+
+  beforeAll(async () => {
+    await database.pool.query(`create role ${login} login password '${password}' in role parley_worker`);
+    const url = new URL(database.url);
+    url.username = login;
+    url.password = password;
+    pool = createPool(url.toString(), 8, "parley-test-worker-role");
+  });
+  afterAll(async () => {
+    await worker?.stop();
+    await pool?.end();
+    // Roles outlive databases: drop ours even if the test failed.
+    const admin = new pg.Client({ connectionString: inject("adminUrl") });
+    await admin.connect();
+    await admin.query(`drop role if exists ${login}`).finally(() => admin.end());
+  });
+
+  it("runs the worker end to end as a login role in parley_worker: processes, retries, closes idle conversations", { timeout: 60_000 }, async () => {
+    const { rows: [who] } = await pool.query<{ user: string; superuser: string }>("select current_user as user, current_setting('is_superuser') as superuser");
+    expect(who).toEqual({ user: login, superuser: "off" });
+
+    // Fails the first call that carries the marker: the retry path schedules
+    // its job with parley._enqueue in the worker's own transaction.
+    let failures = 0;
+    const hashing = new HashingEmbedder();
+    const embedder: Embedder = {
+      model: hashing.model,
+      dimension: hashing.dimension,
+      async embed(texts) {
+        if (failures === 0 && texts.some((text) => text.includes("fail once"))) {
+          failures++;
+          throw new EmbeddingError("injected failure", { retryable: true });
+        }
+        return hashing.embed(texts);
+      },
+    };
+    worker = await startWorker({
+      config: testConfig({ PARLEY_RETRY_SCHEDULE: "1s" }),
+      pool,
+      log: pino({ level: "silent" }),
+      embedder,
+      pollInterval: 200,
+    });
+
+    const app = async (text: string, params: unknown[]) =>
+      as("parley_app", async (client) => (await client.query<{ id: string }>(text, params)).rows[0]!.id);
+    const plain = await app("select parley.end_conversation($1) as id", [JSON.stringify(conversationPayload())]);
+    const flaky = await app("select parley.end_conversation($1) as id", [JSON.stringify(conversationPayload({
+      conversation_log: [{ role: "user", content: "please fail once, then work" }],
+    }))]);
+    const idle = await app("select parley.start_conversation($1) as id", [JSON.stringify({ profile_id: "idle_user", bot_type: "TALK", bot_id: "talk_music_taste" })]);
+    await app("select parley.append_messages($1, $2)::text as id", [idle, JSON.stringify([{ role: "user", content: "anyone there?" }])]);
+
+    // The worker's cron tasks and metrics query, as the worker's role.
+    expect((await pool.query("select parley.close_idle_conversations(interval '0 seconds') as closed")).rows[0]!.closed).toBe(1);
+    await pool.query("select parley.requeue_stranded_events()");
+    await pool.query("select parley.release_dead_workers(interval '30 seconds')");
+    await pool.query(QUEUE_COUNTS_SQL, [30]);
+    await pool.query("select * from parley.pipeline_stats");
+
+    const db = createDb(database.pool);
+    const settled = await waitFor(async () => {
+      const events = await db.selectFrom("parley.conversation_events").select(["event_id", "status", "attempt_count"]).orderBy("event_id").execute();
+      // Events left by the parley_app tests above are this worker's to process too.
+      return events.length >= 3 && events.every((event) => event.status === "PROCESSED") ? events : undefined;
+    }, 30_000, 100);
+    const attempts = Object.fromEntries(settled.map((event) => [event.event_id, event.attempt_count]));
+    const closedIdle = await db.selectFrom("parley.conversation_events").select("event_id").where("conversation_id", "=", idle).executeTakeFirst();
+    expect(closedIdle && attempts[closedIdle.event_id]).toBe(1);
+    expect(attempts[plain]).toBe(1);
+    expect(attempts[flaky]).toBe(2);
+    expect(failures).toBe(1);
+    const heartbeats = await db.selectFrom("parley.worker_heartbeats").select("worker_id").execute();
+    expect(heartbeats.map((row) => row.worker_id)).toContain(await worker.workerId);
+  });
+
+  it("cannot write conversations or messages, call the write functions, or delete events", async () => {
+    const probes = [
+      "insert into parley.conversations default values",
+      "update parley.conversations set bot_id = bot_id where false",
+      "delete from parley.messages where false",
+      "delete from parley.conversation_events where false",
+      "insert into parley.conversation_events default values",
+      "delete from parley.friendship_status where false",
+      "update parley.embedding_cache set model = model where false",
+      "update graphile_worker.migrations set id = id where false",
+      "select parley.end_conversation('{}')",
+      "select parley._queue_event(null, null)",
+      "select parley._append_messages(null, null, null)",
+      "select nextval('parley.conversation_events_event_id_seq')",
+    ];
+    const client = await pool.connect();
+    try {
+      expect(await leaks(client, probes)).toEqual([]);
+    } finally {
+      client.release();
+    }
+  });
+});
