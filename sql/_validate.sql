@@ -113,6 +113,8 @@ declare
 begin
   select k into unknown from jsonb_object_keys(obj) as k where k <> all (allowed) order by k limit 1;
   if unknown is not null then
+    -- A caller's key of any length: name it, but not all of it.
+    unknown := left(unknown, 64);
     perform parley._reject(
       case when path = '' then unknown else path || '.' || unknown end,
       format('is not a known field (known: %s)', array_to_string(allowed, ', ')));

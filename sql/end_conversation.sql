@@ -67,6 +67,18 @@ begin
     select event_id into existing_event from parley.conversation_events where conversation_id = v_conversation_id;
     return existing_event;
   end if;
+  -- A live conversation keeps what it was started with: a payload that says
+  -- otherwise is rejected rather than silently half-stored. (Its start_time
+  -- stays the one given or taken at start.)
+  if existing.bot_type <> v_bot_type then
+    perform parley._reject('bot_type', format('conversation %s was started with %s', v_conversation_id, existing.bot_type));
+  end if;
+  if existing.bot_id <> v_bot_id then
+    perform parley._reject('bot_id', format('conversation %s was started with %s', v_conversation_id, existing.bot_id));
+  end if;
+  if existing.bot_name is not null and v_bot_name is not null and existing.bot_name <> v_bot_name then
+    perform parley._reject('bot_name', format('conversation %s was started with %s', v_conversation_id, existing.bot_name));
+  end if;
 
   -- A live conversation (parley.start_conversation) ends here, with any
   -- messages this payload adds.
@@ -78,6 +90,7 @@ begin
   end if;
   update parley.conversations
   set ended_at = v_end, is_active = false,
+      bot_name = coalesce(bot_name, v_bot_name),
       metadata = metadata || v_metadata
   where conversation_id = v_conversation_id;
   return parley._queue_event(v_conversation_id, v_profile_id);

@@ -85,8 +85,9 @@ export function fromDatabaseError(error: unknown): ParleyError | undefined {
   if (code === "22023") {
     return new ParleyError(TOO_LARGE.test(error.message) ? "payload_too_large" : "invalid_payload", error.message, field, { cause: error });
   }
-  // Other data exceptions: JSON PostgreSQL cannot store (\u0000), numbers out of range.
-  if (code.startsWith("22")) {
+  // Other data exceptions: JSON PostgreSQL cannot store (\u0000), numbers out
+  // of range; 54001: JSON nested deeper than PostgreSQL parses.
+  if (code.startsWith("22") || code === "54001") {
     return new ParleyError("invalid_payload", `payload: ${error.message}`, field ?? "payload", { cause: error });
   }
   // These messages start with the code itself ("conversation_ended: ..."); the code travels apart.

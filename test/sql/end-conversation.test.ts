@@ -117,6 +117,13 @@ describe("parley.end_conversation", () => {
     });
   }
 
+  it("names an unknown key of any length by its first 64 characters", async () => {
+    const key = "k".repeat(5000);
+    const error = await rejection(endConversation(database.pool, { ...conversationPayload(), [key]: 1 }));
+    expect(error.column).toBe("k".repeat(64));
+    expect(error.message.length).toBeLessThan(400);
+  });
+
   it("rejects a payload that is not an object", async () => {
     const error = await rejection(endConversation(database.pool, [1, 2]));
     expect(error.code).toBe("22023");
@@ -169,12 +176,28 @@ describe("live conversations", () => {
     const id = uniqueId("conv_live");
     expect(await start({ conversation_id: id, profile_id: "user_live", bot_type: "TALK", bot_id: "talk_music_taste", start_time: "2025-11-25T18:00:00Z" })).toBe(id);
     await append(id, [{ role: "user", content: "I play the guitar" }]);
-    const { conversation_log: _, ...payload } = conversationPayload({ conversation_id: id, profile_id: "user_live" });
+    const { conversation_log: _, ...payload } = conversationPayload({
+      conversation_id: id, profile_id: "user_live", bot_id: "talk_music_taste", bot_name: "Music Taste Talk" });
     const eventId = await endConversation(database.pool, payload);
     expect(await endConversation(database.pool, payload)).toBe(eventId);
     const row = await database.db.selectFrom("parley.conversations").selectAll().where("conversation_id", "=", id).executeTakeFirstOrThrow();
     expect(row).toMatchObject({ is_active: false, message_count: 1 });
     expect(row.ended_at!.toISOString()).toBe("2025-11-25T18:20:00.000Z");
+  });
+
+  it("end_conversation of a live conversation rejects a bot that differs from the one it started with", async () => {
+    const id = await start({ profile_id: "user_live", bot_type: "TALK", bot_id: "talk_music_taste", bot_name: "Music Taste Talk", start_time: "2025-11-25T18:00:00Z" });
+    await append(id, [{ role: "user", content: "hello" }]);
+    const { conversation_log: _, ...base } = conversationPayload({ conversation_id: id, profile_id: "user_live", bot_id: "talk_music_taste", bot_name: "Music Taste Talk" });
+    const before = await tableCounts(database.db);
+    for (const [field, value] of [["bot_type", "GREETING"], ["bot_id", "talk_food_stories"], ["bot_name", "Another Name"]] as const) {
+      const error = await rejection(endConversation(database.pool, { ...base, [field]: value }));
+      expect(error.code).toBe("22023");
+      expect(error.column).toBe(field);
+      expect(error.message).toContain(`was started with`);
+    }
+    expect(await tableCounts(database.db)).toEqual(before);
+    await endConversation(database.pool, base);
   });
 
   it("appending to an unknown or ended conversation fails with a named error", async () => {
