@@ -13,7 +13,8 @@ import { rankCandidates } from "../pipeline/candidates.js";
 import { nextRetry } from "../pipeline/backoff.js";
 import { topicThresholdFor } from "../pipeline/topics.js";
 import type {
-  ConversationFeatures, FriendshipState, LevelThresholds, RetryPolicy, ScoreWeights, TopicPrototype,
+  CatalogAgent, ConversationFeatures, FriendshipLevel, FriendshipState, LevelThresholds, Message, RetryPolicy,
+  ScoreWeights, TopicMetrics, TopicPrototype,
 } from "../pipeline/types.js";
 import type { Logger } from "../log.js";
 import { classifyFailure, ProcessingError } from "./errors.js";
@@ -22,6 +23,7 @@ export interface ProcessingContext {
   db: Db;
   embedder: Embedder;
   prototypes: () => Promise<TopicPrototype[]>;
+  catalog: () => Promise<CatalogAgent[]>;
   retryPolicy: RetryPolicy;
   scoreWeights: ScoreWeights;
   levelThresholds: LevelThresholds;
@@ -50,12 +52,7 @@ export async function processConversation(eventId: string, context: ProcessingCo
       throw new ProcessingError("attempts_exhausted",
         `gave up after ${claimed.attempt_count - 1} attempts that did not finish`, false);
     }
-    const messages = await db
-      .selectFrom("parley.messages")
-      .select(["role", "content"])
-      .where("conversation_id", "=", claimed.conversation_id)
-      .orderBy("seq")
-      .execute();
+    const messages = claimed.messages;
     if (messages.length === 0) {
       throw new ProcessingError("empty_conversation", "the conversation has no messages to process", false);
     }
@@ -69,7 +66,7 @@ export async function processConversation(eventId: string, context: ProcessingCo
     });
     const change = friendshipScoreChange(features, context.scoreWeights);
 
-    outcome = await applyOnce(db, {
+    outcome = await applyOnce(db, context.catalog, {
       eventId,
       profileId: claimed.profile_id,
       conversationId: claimed.conversation_id,
@@ -90,23 +87,31 @@ export async function processConversation(eventId: string, context: ProcessingCo
 }
 
 /**
- * Marks the event PROCESSING and counts the attempt. Nothing comes back when
- * the event is finished, missing, or waiting for a later retry (a stale
- * duplicate job): there is nothing for this job to do.
+ * Marks the event PROCESSING, counts the attempt and loads the messages, in
+ * one statement. Nothing comes back when the event is finished, missing, or
+ * waiting for a later retry (a stale duplicate job): nothing to do then.
  */
 async function claim(db: Db, eventId: string) {
-  return db
-    .updateTable("parley.conversation_events")
-    .set({
-      status: "PROCESSING",
-      attempt_count: sql`attempt_count + 1`,
-      last_attempt_at: sql`now()`,
-    })
-    .where("event_id", "=", eventId)
-    .where("status", "in", ["PENDING", "PROCESSING"])
-    .where("next_attempt_at", "<=", sql<Date>`now() + interval '1 second'`)
-    .returning(["conversation_id", "profile_id", "attempt_count", "created_at"])
-    .executeTakeFirst();
+  const { rows } = await sql<{
+    conversation_id: string;
+    profile_id: string;
+    attempt_count: number;
+    created_at: Date;
+    messages: Message[];
+  }>`
+    with claimed as (
+      update parley.conversation_events
+      set status = 'PROCESSING', attempt_count = attempt_count + 1, last_attempt_at = now()
+      where event_id = ${eventId}
+        and status in ('PENDING', 'PROCESSING')
+        and next_attempt_at <= now() + interval '1 second'
+      returning conversation_id, profile_id, attempt_count, created_at
+    )
+    select claimed.*,
+      coalesce((select json_agg(json_build_object('role', m.role, 'content', m.content) order by m.seq)
+                from parley.messages m where m.conversation_id = claimed.conversation_id), '[]') as messages
+    from claimed`.execute(db);
+  return rows[0];
 }
 
 interface Result {
@@ -120,108 +125,123 @@ interface Result {
   levelThresholds: LevelThresholds;
 }
 
-async function applyOnce(db: Db, result: Result): Promise<Outcome> {
+async function applyOnce(db: Db, catalog: () => Promise<CatalogAgent[]>, result: Result): Promise<Outcome> {
+  const agents = await catalog();
   return db.transaction().execute(async (tx) => {
-    const event = await tx
-      .selectFrom("parley.conversation_events")
-      .select("status")
-      .where("event_id", "=", result.eventId)
-      .forUpdate()
-      .executeTakeFirstOrThrow();
-    if (event.status === "PROCESSED" || event.status === "FAILED") return "already_done";
+    // One round trip: lock the event, then lock the user's row, creating it
+    // if needed (a FOR UPDATE on a row that does not exist yet locks nothing,
+    // and two first conversations of one user would both start from zero; an
+    // upsert that updates locks and returns the row, new or not), and read
+    // the agents the user talked to last.
+    const { rows } = await sql<{
+      status: string;
+      friendship_score: string;
+      friendship_level: FriendshipLevel;
+      topic_metrics: TopicMetrics;
+      recent_agent_ids: string[];
+    }>`
+      with event as (
+        select status from parley.conversation_events where event_id = ${result.eventId} for update
+      ),
+      friendship as (
+        insert into parley.friendship_status (profile_id)
+        select ${result.profileId} from event where event.status not in ('PROCESSED', 'FAILED')
+        on conflict (profile_id) do update set profile_id = excluded.profile_id
+        returning friendship_score, friendship_level, topic_metrics
+      )
+      select event.status, friendship.*,
+        array(select c.bot_id from parley.conversations c where c.profile_id = ${result.profileId}
+              order by c.started_at desc limit ${RECENT_AGENTS}) as recent_agent_ids
+      from event left join friendship on true`.execute(tx);
+    const locked = rows[0];
+    if (!locked) throw new Error(`event ${result.eventId} disappeared while being processed`);
+    if (locked.status === "PROCESSED" || locked.status === "FAILED") return "already_done";
 
-    // Lock the user's row, creating it first: FOR UPDATE on a row that does
-    // not exist yet locks nothing, and two first conversations of one user
-    // would both start from zero.
-    await tx
-      .insertInto("parley.friendship_status")
-      .values({ profile_id: result.profileId, friendship_score: 0, friendship_level: "PHASE1_STRANGER", topic_metrics: "{}" })
-      .onConflict((conflict) => conflict.column("profile_id").doNothing())
-      .execute();
-    const stored = await tx
-      .selectFrom("parley.friendship_status")
-      .select(["friendship_score", "friendship_level", "topic_metrics"])
-      .where("profile_id", "=", result.profileId)
-      .forUpdate()
-      .executeTakeFirstOrThrow();
-    const current: FriendshipState = { ...stored, friendship_score: Number(stored.friendship_score) };
+    const current: FriendshipState = {
+      friendship_score: Number(locked.friendship_score),
+      friendship_level: locked.friendship_level,
+      topic_metrics: locked.topic_metrics,
+    };
     const { state, appliedChange } = applyConversation(current, result.change, result.features.topic_metrics, result.levelThresholds);
-
-    await tx
-      .updateTable("parley.friendship_status")
-      .set({
-        friendship_score: state.friendship_score,
-        friendship_level: state.friendship_level,
-        topic_metrics: JSON.stringify(state.topic_metrics),
-        conversation_count: sql`conversation_count + 1`,
-        last_event_id: result.eventId,
-        updated_at: sql`now()`,
-      })
-      .where("profile_id", "=", result.profileId)
-      .execute();
-
-    const [catalog, recent] = await Promise.all([
-      tx.selectFrom("parley.agent_catalog")
-        .select(["agent_id", "agent_type", "name", "topics", "levels"])
-        .where("is_enabled", "=", true)
-        .execute(),
-      tx.selectFrom("parley.conversations")
-        .select("bot_id")
-        .where("profile_id", "=", result.profileId)
-        .orderBy("started_at", "desc")
-        .limit(RECENT_AGENTS)
-        .execute(),
-    ]);
     const candidates = rankCandidates({
-      catalog,
+      catalog: agents,
       level: state.friendship_level,
       topicAffinity: topicAffinity(state.topic_metrics),
-      recentAgentIds: recent.map((row) => row.bot_id),
+      recentAgentIds: locked.recent_agent_ids,
       limit: CANDIDATES_PER_KIND,
     });
-    const candidateColumns = {
-      greeting_agent: JSON.stringify(candidates.greeting_agent),
-      talk_candidates: JSON.stringify(candidates.talk_candidates),
-      game_candidates: JSON.stringify(candidates.game_candidates),
-      computed_at: sql<Date>`now()`,
-      expires_at: sql<Date>`now() + ${CANDIDATES_TTL}::interval`,
-      source_event_id: result.eventId,
-    };
-    await tx
-      .insertInto("parley.agent_candidates")
-      .values({ profile_id: result.profileId, ...candidateColumns })
-      .onConflict((conflict) => conflict.column("profile_id").doUpdateSet(candidateColumns))
-      .execute();
 
-    const embedding = {
-      model: result.model,
-      dimension: result.conversationVector.length,
-      embedding: Array.from(result.conversationVector),
-    };
-    await tx
-      .insertInto("parley.conversation_embeddings")
-      .values({ conversation_id: result.conversationId, ...embedding })
-      .onConflict((conflict) => conflict.column("conversation_id").doUpdateSet(embedding))
-      .execute();
-
-    await tx
-      .updateTable("parley.conversation_events")
-      .set({
-        status: "PROCESSED",
-        processed_at: sql`clock_timestamp()`,
-        friendship_score_change: appliedChange,
-        new_friendship_level: state.friendship_level,
-        total_turns: result.features.total_turns,
-        user_initiated_questions: result.features.user_initiated_questions,
-        topic_metrics: JSON.stringify(result.features.topic_metrics),
-        session_emotion: JSON.stringify(result.features.session_emotion),
-        error_code: null,
-        error_details: null,
-      })
-      .where("event_id", "=", result.eventId)
-      .execute();
+    // One round trip for every write.
+    await sql`
+      with friendship as (
+        update parley.friendship_status
+        set friendship_score = ${state.friendship_score},
+            friendship_level = ${state.friendship_level},
+            topic_metrics = ${JSON.stringify(state.topic_metrics)}::jsonb,
+            conversation_count = conversation_count + 1,
+            last_event_id = ${result.eventId},
+            updated_at = now()
+        where profile_id = ${result.profileId}
+      ),
+      candidates as (
+        insert into parley.agent_candidates as a
+          (profile_id, greeting_agent, talk_candidates, game_candidates, computed_at, expires_at, source_event_id)
+        values (${result.profileId}, ${JSON.stringify(candidates.greeting_agent)}::jsonb,
+                ${JSON.stringify(candidates.talk_candidates)}::jsonb, ${JSON.stringify(candidates.game_candidates)}::jsonb,
+                now(), now() + ${CANDIDATES_TTL}::interval, ${result.eventId})
+        on conflict (profile_id) do update set
+          greeting_agent = excluded.greeting_agent, talk_candidates = excluded.talk_candidates,
+          game_candidates = excluded.game_candidates, computed_at = excluded.computed_at,
+          expires_at = excluded.expires_at, source_event_id = excluded.source_event_id
+      ),
+      embedding as (
+        insert into parley.conversation_embeddings as e (conversation_id, model, dimension, embedding)
+        values (${result.conversationId}, ${result.model}, ${result.conversationVector.length},
+                ${realArrayLiteral(result.conversationVector)}::real[])
+        on conflict (conversation_id) do update set
+          model = excluded.model, dimension = excluded.dimension, embedding = excluded.embedding
+      )
+      update parley.conversation_events
+      set status = 'PROCESSED', processed_at = clock_timestamp(),
+          friendship_score_change = ${appliedChange}, new_friendship_level = ${state.friendship_level},
+          total_turns = ${result.features.total_turns},
+          user_initiated_questions = ${result.features.user_initiated_questions},
+          topic_metrics = ${JSON.stringify(result.features.topic_metrics)}::jsonb,
+          session_emotion = ${JSON.stringify(result.features.session_emotion)}::jsonb,
+          error_code = null, error_details = null
+      where event_id = ${result.eventId}`.execute(tx);
     return "processed";
   });
+}
+
+/**
+ * A real[] literal. float32 needs 9 significant digits to round-trip; the
+ * default formatting of a JS number sends 17, and zeros stay "0".
+ */
+function realArrayLiteral(vector: Float32Array): string {
+  let text = "{";
+  for (let i = 0; i < vector.length; i++) {
+    if (i > 0) text += ",";
+    const value = vector[i]!;
+    text += value === 0 ? "0" : value.toPrecision(9);
+  }
+  return text + "}";
+}
+
+/** The enabled agents, read at most once a minute: the catalog changes rarely. */
+export function cachedCatalog(db: Db, ttlMs = 60_000): () => Promise<CatalogAgent[]> {
+  let cached: { agents: Promise<CatalogAgent[]>; at: number } | undefined;
+  return () => {
+    if (!cached || Date.now() - cached.at > ttlMs) {
+      const agents = db.selectFrom("parley.agent_catalog")
+        .select(["agent_id", "agent_type", "name", "topics", "levels"])
+        .where("is_enabled", "=", true)
+        .execute();
+      cached = { agents, at: Date.now() };
+      agents.catch(() => (cached = undefined));
+    }
+    return cached.agents;
+  };
 }
 
 /**

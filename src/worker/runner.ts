@@ -13,7 +13,7 @@ import type { Logger } from "../log.js";
 import { CachedEmbedder } from "../pipeline/embed/cache.js";
 import { createEmbedder } from "../pipeline/embed/index.js";
 import type { Embedder } from "../pipeline/embed/embedder.js";
-import { processConversation, type ProcessingContext } from "./process-conversation.js";
+import { cachedCatalog, processConversation, type ProcessingContext } from "./process-conversation.js";
 import { startHeartbeat } from "./heartbeat.js";
 import { topicPrototypes } from "./topic-prototypes.js";
 
@@ -82,13 +82,14 @@ export function createProcessingContext(options: {
   onOutcome?: ProcessingContext["onOutcome"];
 }): ProcessingContext & { embedder: CachedEmbedder } {
   const { config, db } = options;
-  const embedder = new CachedEmbedder(options.embedder ?? createEmbedder(config.embedder, config.embedding), {
-    store: postgresEmbeddingStore(db),
-  });
+  const inner = options.embedder ?? createEmbedder(config.embedder, config.embedding);
+  // A vector that costs less to compute than to fetch is not worth a table row.
+  const embedder = new CachedEmbedder(inner, inner.cheap ? {} : { store: postgresEmbeddingStore(db) });
   return {
     db,
     embedder,
     prototypes: topicPrototypes(embedder),
+    catalog: cachedCatalog(db),
     retryPolicy: config.retryPolicy,
     scoreWeights: config.scoreWeights,
     levelThresholds: config.levelThresholds,
@@ -149,15 +150,15 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       crontab: CRONTAB,
       logger: graphileLogger(log),
       events,
-      // Fetch jobs in batches and complete them in batches (graphile-worker's
-      // documented throughput settings). Batched completion also turns a lost
-      // connection while completing a job into a pool shutdown, where
-      // graphile-worker 0.17.3 would otherwise crash the process with an
-      // unhandled rejection. The cost, more jobs locked by a pool that dies,
-      // is what the release below and the heartbeat sweep recover.
+      // Complete jobs in batches (graphile-worker's documented throughput
+      // setting). It also turns a connection lost while completing a job into
+      // a pool shutdown, where graphile-worker 0.17.3 would otherwise crash
+      // the process with an unhandled rejection; the release below and the
+      // heartbeat sweep recover the jobs such a pool held. Its localQueue is
+      // left off: returning jobs over a dead connection in 0.17.3 is another
+      // unhandled rejection.
       preset: {
         worker: {
-          localQueue: { size: config.concurrency + 1 },
           completeJobBatchDelay: 0,
           failJobBatchDelay: 0,
         },

@@ -35,10 +35,13 @@ it("a worker whose connections are cut mid-load recovers by itself and loses not
   await worker.listening;
 
   const eventIds: string[] = [];
+  let cut = 0;
   for (let round = 0; round < 4; round++) {
     for (let i = 0; i < 25; i++) eventIds.push(await endConversation(database.pool, conversationPayload()));
-    expect(await cutWorkerConnections()).toBeGreaterThan(0);
+    // A round may find the pool between connections (restarting): count them all.
+    cut += await cutWorkerConnections();
   }
+  expect(cut).toBeGreaterThan(0);
   for (let i = 0; i < 25; i++) eventIds.push(await endConversation(database.pool, conversationPayload()));
 
   await waitFor(async () => {

@@ -16,6 +16,12 @@ export interface Embedder {
   readonly model: string;
   readonly dimension: number;
   embed(texts: readonly string[]): Promise<Float32Array[]>;
+  /**
+   * True when computing a vector costs less than fetching it from
+   * parley.embedding_cache (the hashing embedder): the worker then caches it
+   * in memory only.
+   */
+  readonly cheap?: boolean;
   close?(): Promise<void>;
 }
 
