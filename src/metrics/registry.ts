@@ -123,6 +123,10 @@ export function createMetrics(options: MetricsOptions = {}): ParleyMetrics {
         get dimension() {
           return embedder.dimension;
         },
+        // Whether the worker skips the cache table must survive the wrapping.
+        get cheap() {
+          return embedder.cheap;
+        },
         async embed(texts) {
           const started = performance.now();
           try {

@@ -54,6 +54,8 @@ describe("createMetrics", () => {
     const timed = metrics.timeEmbedder(new HashingEmbedder());
     expect(timed.model).toBe("hashing-1024");
     expect(timed.dimension).toBe(1024);
+    // The worker skips the cache table for a cheap embedder; wrapping must not hide that.
+    expect(timed.cheap).toBe(true);
     expect(await timed.embed(["a", "b"])).toHaveLength(2);
     const failing: Embedder = { model: "down-2", dimension: 2, embed: async () => { throw new EmbeddingError("down", { retryable: true }); } };
     await expect(metrics.timeEmbedder(failing).embed(["x"])).rejects.toThrow("down");

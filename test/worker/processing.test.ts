@@ -78,6 +78,9 @@ describe("processing", () => {
       .where("conversation_id", "=", payload.conversation_id).executeTakeFirstOrThrow();
     expect(embedding).toMatchObject({ model: "hashing-1024", dimension: 1024 });
     expect(embedding.embedding).toHaveLength(1024);
+    // Hashing is cheaper to recompute than to fetch: nothing goes to the cache table.
+    const { rows: cached } = await database.pool.query("select count(*)::int as n from parley.embedding_cache where model = 'hashing-1024'");
+    expect(cached[0].n).toBe(0);
   });
 
   it("workers pick jobs up through LISTEN/NOTIFY, not polling", async () => {
