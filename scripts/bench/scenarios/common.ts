@@ -1,0 +1,47 @@
+// Small pieces the scenarios share.
+import type { BenchContext, Collector } from "../context.js";
+import type { ScenarioId } from "../results.js";
+import { waitProcessed, type Design, type DesignId } from "../design.js";
+import { sequential } from "../load.js";
+import { makePayloads } from "../payloads.js";
+
+/** A few calls before measuring: opens connections, prepares statements, wakes the workers. */
+export async function warmUp(design: Design, label: string, count = 5, waitForProcessing = design.processes): Promise<void> {
+  const set = makePayloads(count, 7, `warm_${label}`);
+  const load = await sequential(count, (i) => design.write(set.payloads[i]!, set.json[i]!));
+  if (load.errors > 0) throw new Error(`${design.id}: warm-up writes failed: ${load.firstError}`);
+  if (waitForProcessing) await waitProcessed(design.pool, `warm_${label}_`, count, 30_000);
+}
+
+/** The designs a timed scenario runs, in a fixed order. */
+export function timedDesigns(context: BenchContext, ids: readonly DesignId[]): Design[] {
+  return ids
+    .filter((id) => context.plan.pollingTenInTimedScenarios || id !== "polling-10s")
+    .map((id) => context.designs.get(id))
+    .filter((design): design is Design => design !== undefined);
+}
+
+/** How long to wait for a design to process a load: its polling interval plus a margin. */
+export function processingTimeoutMs(design: Design, loadCount: number): number {
+  const interval = design.id === "polling-10s" ? 10_000 : design.id === "polling-1s" ? 1_000 : 0;
+  return interval + 30_000 + loadCount * 20;
+}
+
+/**
+ * Commit-to-start and commit-to-PROCESSED distributions. The synchronous
+ * design has none: it processes before the caller's call returns.
+ */
+export function recordProcessing(
+  results: Collector, scenario: ScenarioId, design: Design,
+  latency: { start: number[]; processed: number[]; unfinished: number },
+): void {
+  if (design.id === "synchronous") {
+    for (const measure of ["commit to worker start", "commit to PROCESSED"]) {
+      results.value(scenario, `${measure} p50`, "ms", "lower", design.id, null, "none: processed before the caller's call returns");
+    }
+    return;
+  }
+  const note = design.id === "memory-queue" ? "from the acknowledgement; nothing is committed before the flush" : undefined;
+  results.distribution(scenario, "commit to worker start", design.id, latency.start, note, latency.unfinished);
+  results.distribution(scenario, "commit to PROCESSED", design.id, latency.processed, note, latency.unfinished);
+}
