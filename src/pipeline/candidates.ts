@@ -1,6 +1,7 @@
 // Which agents to offer a user next time. Pure: data in, data out.
 
 import type { AgentCandidates, BotType, CatalogAgent, FriendshipLevel, RankedAgent } from "./types.js";
+import { round } from "./round.js";
 
 /** Every eligible agent scores at least this, so agents with no topic in common still rank. */
 const BASE_SCORE = 0.01;
@@ -37,7 +38,7 @@ export function rankCandidates(input: {
       let score = BASE_SCORE;
       for (const topic of new Set(agent.topics)) score += topicAffinity[topic] ?? 0;
       if (recent.has(agent.agent_id)) score *= RECENT_PENALTY;
-      return { type: agent.agent_type, agent: { agent_id: agent.agent_id, name: agent.name, score: round4(score) } };
+      return { type: agent.agent_type, agent: { agent_id: agent.agent_id, name: agent.name, score: round(score, 4) } };
     })
     .sort(
       (a, b) =>
@@ -53,8 +54,4 @@ export function rankCandidates(input: {
     talk_candidates: ofType("TALK").slice(0, limit),
     game_candidates: ofType("GAME_ACTIVITY").slice(0, limit),
   };
-}
-
-function round4(value: number): number {
-  return Math.round(value * 1e4) / 1e4 + 0;
 }

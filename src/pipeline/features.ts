@@ -8,6 +8,8 @@ import type {
   TopicMetrics,
   TopicPrototype,
 } from "./types.js";
+import { cosineSimilarity } from "./embed/embedder.js";
+import { round } from "./round.js";
 
 /** AFINN-165 sentiment analyzer, built once: it holds no per-call state. */
 const analyzer = new Sentiment();
@@ -76,24 +78,8 @@ function isQuestion(sentence: string): boolean {
   return firstWord !== undefined && INTERROGATIVES.has(firstWord);
 }
 
-/** Cosine similarity of two vectors of the same length; 0 when either is all zeros. */
-export function cosineSimilarity(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  if (a.length !== b.length) {
-    throw new Error(`cosineSimilarity: vectors differ in length (${a.length} and ${b.length})`);
-  }
-  let dot = 0;
-  let normA = 0;
-  let normB = 0;
-  for (let i = 0; i < a.length; i += 1) {
-    const x = a[i] ?? 0;
-    const y = b[i] ?? 0;
-    dot += x * y;
-    normA += x * x;
-    normB += y * y;
-  }
-  if (normA === 0 || normB === 0) return 0;
-  return dot / Math.sqrt(normA * normB);
-}
+// One implementation for the whole pipeline; re-exported for the stage's callers.
+export { cosineSimilarity };
 
 /**
  * Topics of a conversation from its message vectors (the caller passes user and agent messages only).
@@ -177,10 +163,4 @@ export function extractFeatures(input: {
     topic_metrics: detectTopics(spokenVectors, prototypes, topicThreshold),
     session_emotion: sessionEmotion(messages),
   };
-}
-
-/** `value` rounded to `decimals` places (Math.round on the scaled value); never -0. */
-function round(value: number, decimals: number): number {
-  const factor = 10 ** decimals;
-  return Math.round(value * factor) / factor + 0;
 }

@@ -1,6 +1,7 @@
 // A user's friendship state and how one conversation moves it. Pure: data in, data out.
 
 import type { FriendshipLevel, FriendshipState, LevelThresholds, TopicMetrics } from "./types.js";
+import { round } from "./round.js";
 
 export const DEFAULT_LEVEL_THRESHOLDS: LevelThresholds = { acquaintance: 20, friend: 60 };
 
@@ -75,10 +76,4 @@ function mergeTopics(before: TopicMetrics, now: TopicMetrics): TopicMetrics {
 /** Topic name -> affinity, for ranking agents. */
 export function topicAffinity(metrics: TopicMetrics): Record<string, number> {
   return Object.fromEntries(Object.entries(metrics).map(([topic, { affinity }]) => [topic, affinity]));
-}
-
-/** `value` rounded to `decimals` places (Math.round on the scaled value); never -0. */
-function round(value: number, decimals: number): number {
-  const factor = 10 ** decimals;
-  return Math.round(value * factor) / factor + 0;
 }

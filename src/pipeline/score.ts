@@ -1,6 +1,7 @@
 // How much one conversation changes a user's friendship score. Pure: data in, data out.
 
 import type { ConversationFeatures, ScoreWeights } from "./types.js";
+import { round } from "./round.js";
 
 export const DEFAULT_SCORE_WEIGHTS: ScoreWeights = {
   turns: 4,
@@ -34,7 +35,7 @@ export function friendshipScoreChange(features: ConversationFeatures, weights: S
     weights.questions * questions +
     weights.topics * topics +
     weights.emotion * features.session_emotion.valence;
-  return Math.round(change * 100) / 100 + 0;
+  return round(change, 2);
 }
 
 /** min(count, cap) / cap. */
