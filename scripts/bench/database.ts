@@ -7,6 +7,7 @@ import { createServer } from "node:net";
 import pg from "pg";
 import { migrate } from "../../src/db/migrate.js";
 import { startEmbeddedPostgres } from "../../src/db/embedded.js";
+import { withDatabase } from "../../src/db/database-url.js";
 
 export interface BenchServer {
   /** A URL to the server's maintenance database, for CREATE/DROP DATABASE. */
@@ -14,12 +15,6 @@ export interface BenchServer {
   kind: "DATABASE_URL" | "embedded";
   version: string;
   stop(): Promise<void>;
-}
-
-export function withDatabase(url: string, database: string): string {
-  const parsed = new URL(url);
-  parsed.pathname = `/${database}`;
-  return parsed.toString();
 }
 
 async function freePort(): Promise<number> {

@@ -7,3 +7,10 @@ export function requireDatabaseUrl(config: Config): string {
   }
   return config.databaseUrl;
 }
+
+/** The same server and credentials as `url`, another database. */
+export function withDatabase(url: string, database: string): string {
+  const parsed = new URL(url);
+  parsed.pathname = `/${database}`;
+  return parsed.toString();
+}

@@ -3,14 +3,11 @@ import { afterAll, expect, it } from "vitest";
 import { inject } from "vitest";
 import pg from "pg";
 import { migrate } from "../../src/db/migrate.js";
+import { withDatabase } from "../../src/db/database-url.js";
 
 const adminUrl = inject("adminUrl");
 const name = `parley_test_${process.pid}_migrate_${Date.now()}`;
-const url = (() => {
-  const parsed = new URL(adminUrl);
-  parsed.pathname = `/${name}`;
-  return parsed.toString();
-})();
+const url = withDatabase(adminUrl, name);
 
 async function admin(query: string) {
   const client = new pg.Client({ connectionString: adminUrl });

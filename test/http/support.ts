@@ -6,6 +6,7 @@ import { parseConfig, type Config } from "../../src/config.js";
 import { buildApp, type AppOptions } from "../../src/http/app.js";
 import type { Logger } from "../../src/log.js";
 import type { EndConversationPayload } from "../../src/ingest/schemas.js";
+import { contractExample } from "../support/fixtures.js";
 
 export const API_KEY = "test-key-0123456789abcdef";
 export const OTHER_KEY = "other-key-0123456789abcdef";
@@ -40,23 +41,10 @@ export function testApp(pool: pg.Pool, options: Partial<AppOptions> = {}) {
 }
 
 let counter = 0;
-/** A valid end_conversation payload with a fresh conversation_id. */
+/** The contract's example payload with a fresh conversation_id. */
 export function endPayload(overrides: Partial<EndConversationPayload> = {}): EndConversationPayload {
   counter++;
-  return {
-    conversation_id: `conv_http_${process.pid}_${counter}`,
-    profile_id: "user_http",
-    bot_type: "TALK",
-    bot_id: "talk_movie_preference",
-    bot_name: "Movie Preference Talk",
-    start_time: "2025-11-25T18:00:00Z",
-    end_time: "2025-11-25T18:20:00Z",
-    conversation_log: [
-      { role: "agent", content: "Hi! Seen any good movies lately?", timestamp: "2025-11-25T18:00:02Z" },
-      { role: "user", content: "Yes, Dune. Have you seen it? I loved the music too!", timestamp: "2025-11-25T18:00:09Z" },
-    ],
-    ...overrides,
-  };
+  return { ...contractExample, conversation_id: `conv_http_${process.pid}_${counter}`, profile_id: "user_http", ...overrides };
 }
 
 export async function until<T>(probe: () => Promise<T | undefined | null | false>, timeoutMs = 15_000, intervalMs = 50): Promise<T> {

@@ -8,7 +8,7 @@ import {
 } from "../../src/ingest/client.js";
 import { ParleyError } from "../../src/ingest/errors.js";
 import { describeIssue, endConversationSchema } from "../../src/ingest/schemas.js";
-import { contractExample } from "./fixtures.js";
+import { contractExample } from "../support/fixtures.js";
 
 let database: TestDatabase;
 beforeAll(async () => {

@@ -3,7 +3,7 @@ import type { z } from "zod";
 import {
   appendMessagesSchema, charLength, describeIssue, endConversationSchema, eventIdSchema, LIMITS, startConversationSchema,
 } from "../../src/ingest/schemas.js";
-import { contractExample } from "./fixtures.js";
+import { contractExample } from "../support/fixtures.js";
 
 function firstProblem(schema: z.ZodType, input: unknown) {
   const result = schema.safeParse(input);

@@ -3,18 +3,13 @@ import { inject } from "vitest";
 import pg from "pg";
 import { randomBytes } from "node:crypto";
 import { createDb, createPool, type Db } from "../../src/db/pool.js";
+import { withDatabase } from "../../src/db/database-url.js";
 
 export interface TestDatabase {
   url: string;
   pool: pg.Pool;
   db: Db;
   drop(): Promise<void>;
-}
-
-function withDatabase(url: string, database: string): string {
-  const parsed = new URL(url);
-  parsed.pathname = `/${database}`;
-  return parsed.toString();
 }
 
 async function admin<T>(run: (client: pg.Client) => Promise<T>): Promise<T> {

@@ -4,27 +4,39 @@ import { sql } from "kysely";
 import type pg from "pg";
 import { parseConfig, type Config } from "../../src/config.js";
 import type { Db } from "../../src/db/pool.js";
+import type { EndConversationPayload } from "../../src/ingest/schemas.js";
 
 export function uniqueId(prefix: string): string {
   return `${prefix}_${randomBytes(6).toString("hex")}`;
 }
 
+/** The contract's example payload (CONTRACT.md), exactly. */
+export const contractExample: EndConversationPayload = {
+  conversation_id: "conv_abc123xyz",
+  profile_id: "user_123",
+  bot_type: "TALK",
+  bot_id: "talk_movie_preference",
+  bot_name: "Movie Preference Talk",
+  start_time: "2025-11-25T18:00:00Z",
+  end_time: "2025-11-25T18:20:00Z",
+  conversation_log: [
+    { role: "agent", content: "Hi! Seen any good movies lately?", timestamp: "2025-11-25T18:00:02Z" },
+    { role: "user", content: "Yes, Dune. Have you seen it?", timestamp: "2025-11-25T18:00:09Z" },
+  ],
+  metadata: {},
+};
+
+/** The contract's example with a fresh conversation_id and four turns, two of them the user's questions. */
 export function conversationPayload(overrides: Record<string, unknown> = {}) {
   return {
+    ...contractExample,
     conversation_id: uniqueId("conv"),
-    profile_id: "user_123",
-    bot_type: "TALK",
-    bot_id: "talk_movie_preference",
-    bot_name: "Movie Preference Talk",
-    start_time: "2025-11-25T18:00:00Z",
-    end_time: "2025-11-25T18:20:00Z",
     conversation_log: [
       { role: "agent", content: "Hi! Seen any good movies lately?", timestamp: "2025-11-25T18:00:02Z" },
       { role: "user", content: "Yes, Dune. Have you seen it? I loved the film!", timestamp: "2025-11-25T18:00:09Z" },
       { role: "agent", content: "I have! The desert scenes at the cinema were stunning.", timestamp: "2025-11-25T18:00:15Z" },
       { role: "user", content: "What other movies would you recommend?", timestamp: "2025-11-25T18:00:30Z" },
     ],
-    metadata: {},
     ...overrides,
   };
 }

@@ -7,6 +7,7 @@ import type { TestProject } from "vitest/node";
 import pg from "pg";
 import { migrate } from "../../src/db/migrate.js";
 import { startEmbeddedPostgres } from "../../src/db/embedded.js";
+import { withDatabase } from "../../src/db/database-url.js";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -34,12 +35,6 @@ async function startServer(): Promise<{ url: string; stop(): Promise<void> }> {
     return { url: container.getConnectionUri(), stop: async () => void (await container.stop()) };
   }
   return startEmbeddedPostgres({ dataDir: `.data/test-postgres-${process.pid}`, port: 55432, persistent: false });
-}
-
-export function withDatabase(url: string, database: string): string {
-  const parsed = new URL(url);
-  parsed.pathname = `/${database}`;
-  return parsed.toString();
 }
 
 export default async function setup(project: TestProject) {
