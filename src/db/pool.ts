@@ -6,7 +6,12 @@ import type { Database } from "./schema.js";
 // and a string round-trips exactly.
 export type Db = Kysely<Database>;
 
-export function createPool(connectionString: string, max = 10, applicationName = "parley"): pg.Pool {
+export function createPool(
+  connectionString: string,
+  max = 10,
+  applicationName = "parley",
+  options: Omit<pg.PoolConfig, "connectionString" | "max" | "application_name"> = {},
+): pg.Pool {
   const pool = new pg.Pool({
     connectionString,
     max,
@@ -14,6 +19,7 @@ export function createPool(connectionString: string, max = 10, applicationName =
     // A database that went away must fail a caller, not hang it.
     connectionTimeoutMillis: 10_000,
     keepAlive: true,
+    ...options,
   });
   // An idle client that loses its connection (PostgreSQL restart, terminated
   // backend) emits 'error' on the pool; without a listener that kills the process.

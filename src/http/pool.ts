@@ -2,7 +2,8 @@
 // outage answers 503 within seconds instead of holding requests open: a
 // connection attempt, a statement (server side) and a reply (client side,
 // for a server that stopped answering without closing the socket).
-import pg from "pg";
+import type pg from "pg";
+import { createPool } from "../db/pool.js";
 
 export const API_DB_TIMEOUTS = {
   connectMs: 3000,
@@ -11,21 +12,10 @@ export const API_DB_TIMEOUTS = {
 } as const;
 
 export function createApiPool(connectionString: string, max = 10): pg.Pool {
-  const pool = new pg.Pool({
-    connectionString,
-    max,
-    application_name: "parley-api",
+  return createPool(connectionString, max, "parley-api", {
     connectionTimeoutMillis: API_DB_TIMEOUTS.connectMs,
     statement_timeout: API_DB_TIMEOUTS.statementMs,
     query_timeout: API_DB_TIMEOUTS.queryMs,
     idle_in_transaction_session_timeout: API_DB_TIMEOUTS.statementMs,
-    keepAlive: true,
   });
-  // An idle client that loses its connection emits 'error' on the pool;
-  // unhandled, that would end the process.
-  pool.on("error", () => {});
-  pool.on("connect", (client) => {
-    client.on("error", () => {});
-  });
-  return pool;
 }
