@@ -2,13 +2,14 @@
 -- age, and commit-to-PROCESSED latency over the last hour.
 drop view if exists parley.pipeline_stats;
 create view parley.pipeline_stats as
+-- One count per status, each matching a partial index's predicate
+-- (migrations/0001), so none of them reads the whole table's heap.
 with counts as (
   select
-    count(*) filter (where status = 'PENDING')    as pending,
-    count(*) filter (where status = 'PROCESSING') as processing,
-    count(*) filter (where status = 'PROCESSED')  as processed,
-    count(*) filter (where status = 'FAILED')     as failed
-  from parley.conversation_events
+    (select count(*) from parley.conversation_events where status = 'PENDING')    as pending,
+    (select count(*) from parley.conversation_events where status = 'PROCESSING') as processing,
+    (select count(*) from parley.conversation_events where status = 'PROCESSED')  as processed,
+    (select count(*) from parley.conversation_events where status = 'FAILED')     as failed
 ),
 oldest as (
   select extract(epoch from now() - min(created_at))::double precision as oldest_pending_seconds
