@@ -6,7 +6,7 @@ import { parseConfig, type Config } from "../../src/config.js";
 import { buildApp, type AppOptions } from "../../src/http/app.js";
 import type { Logger } from "../../src/log.js";
 import type { EndConversationPayload } from "../../src/ingest/schemas.js";
-import { contractExample } from "../support/fixtures.js";
+import { contractExample, waitFor } from "../support/fixtures.js";
 
 export const API_KEY = "test-key-0123456789abcdef";
 export const OTHER_KEY = "other-key-0123456789abcdef";
@@ -47,12 +47,7 @@ export function endPayload(overrides: Partial<EndConversationPayload> = {}): End
   return { ...contractExample, conversation_id: `conv_http_${process.pid}_${counter}`, profile_id: "user_http", ...overrides };
 }
 
-export async function until<T>(probe: () => Promise<T | undefined | null | false>, timeoutMs = 15_000, intervalMs = 50): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
-  }
+/** waitFor with the longer defaults the HTTP tests use (a worker in another process). */
+export function until<T>(probe: () => Promise<T | undefined | null | false>, timeoutMs = 15_000, intervalMs = 50): Promise<T> {
+  return waitFor(probe, timeoutMs, intervalMs);
 }
