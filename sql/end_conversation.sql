@@ -60,39 +60,6 @@ begin
     return parley._queue_event(v_conversation_id, v_profile_id);
   end if;
 
-  if existing.profile_id <> v_profile_id then
-    perform parley._reject('profile_id', format('conversation %s belongs to another profile', v_conversation_id));
-  end if;
-  if not existing.is_active then
-    select event_id into existing_event from parley.conversation_events where conversation_id = v_conversation_id;
-    return existing_event;
-  end if;
-  -- A live conversation keeps what it was started with: a payload that says
-  -- otherwise is rejected rather than silently half-stored. (Its start_time
-  -- stays the one given or taken at start.)
-  if existing.bot_type <> v_bot_type then
-    perform parley._reject('bot_type', format('conversation %s was started with %s', v_conversation_id, existing.bot_type));
-  end if;
-  if existing.bot_id <> v_bot_id then
-    perform parley._reject('bot_id', format('conversation %s was started with %s', v_conversation_id, existing.bot_id));
-  end if;
-  if existing.bot_name is not null and v_bot_name is not null and existing.bot_name <> v_bot_name then
-    perform parley._reject('bot_name', format('conversation %s was started with %s', v_conversation_id, existing.bot_name));
-  end if;
-
-  -- A live conversation (parley.start_conversation) ends here, with any
-  -- messages this payload adds.
-  if v_end < existing.started_at then
-    perform parley._reject('end_time', format('is before the conversation started (%s)', existing.started_at));
-  end if;
-  if v_log is not null then
-    perform parley._append_messages(v_conversation_id, v_log, 'conversation_log');
-  end if;
-  update parley.conversations
-  set ended_at = v_end, is_active = false,
-      bot_name = coalesce(bot_name, v_bot_name),
-      metadata = metadata || v_metadata
-  where conversation_id = v_conversation_id;
-  return parley._queue_event(v_conversation_id, v_profile_id);
+  return parley._end_existing_conversation(existing, v_profile_id, v_bot_type, v_bot_id, v_bot_name, v_end, v_log, v_metadata);
 end
 $$;

@@ -51,7 +51,6 @@ declare
   fast boolean[];
   written_row record;
   i integer;
-  new_event bigint;
   queued bigint[] := '{}';
   result bigint[];
 begin
@@ -177,10 +176,11 @@ begin
     end if;
   end loop;
 
-  -- Conversations that existed (or were committed concurrently): the same
-  -- rules as end_conversation, one by one; they are rare in a bulk load.
+  -- Conversations that existed (or were committed concurrently): ended
+  -- exactly as end_conversation ends them (one shared implementation); they
+  -- are rare in a bulk load.
   for existing in
-    select p.at, c.profile_id, c.is_active, c.started_at
+    select p.at, c as conversation
     from generate_subscripts(ids, 1) as p(at)
     join parley.conversations c on c.conversation_id = ids[p.at]
     where first_at[p.at] = p.at and not fresh[p.at]
@@ -188,22 +188,8 @@ begin
     for update of c
   loop
     i := existing.at;
-    if existing.profile_id <> profiles[i] then
-      perform parley._reject(format('payloads[%s].profile_id', i - 1), format('conversation %s belongs to another profile', ids[i]));
-    end if;
-    continue when not existing.is_active;
-    if ends[i] < existing.started_at then
-      perform parley._reject(format('payloads[%s].end_time', i - 1), format('is before the conversation started (%s)', existing.started_at));
-    end if;
-    if logs[i] is not null then
-      perform parley._append_messages(ids[i], logs[i], format('payloads[%s].conversation_log', i - 1));
-    end if;
-    update parley.conversations c
-    set ended_at = ends[i], is_active = false, metadata = c.metadata || metadatas[i]
-    where c.conversation_id = ids[i];
-    insert into parley.conversation_events (conversation_id, profile_id) values (ids[i], profiles[i])
-    returning event_id into new_event;
-    queued := queued || new_event;
+    perform parley._end_existing_conversation(existing.conversation, profiles[i], bot_types[i], bot_ids[i], bot_names[i],
+      ends[i], logs[i], metadatas[i], format('payloads[%s].', i - 1));
   end loop;
 
   -- A first element with neither a stored conversation nor a log.
@@ -240,12 +226,9 @@ begin
   end if;
 
   -- Last, as in _queue_event: add_jobs NOTIFYs, which takes a database-wide
-  -- lock at commit. Same job as parley._enqueue, one call for the batch.
+  -- lock at commit. One call for the batch.
   if cardinality(queued) > 0 then
-    perform from graphile_worker.add_jobs(array(
-      select row('process_conversation', json_build_object('event_id', q.event_id), null, null,
-                 25, 'parley:event:' || q.event_id, null, null)::graphile_worker.job_spec
-      from unnest(queued) as q(event_id)));
+    perform parley._enqueue_events(queued, null);
   end if;
   return result;
 end

@@ -1,29 +1,56 @@
--- Crash recovery. graphile-worker alone leaves a crashed worker's jobs locked
--- for 4 hours; Parley workers record a heartbeat, and this releases the jobs
--- of Parley's tasks held by a worker silent for longer than stale_after (or
--- one that died before its first heartbeat). Every worker runs it every few
--- seconds. Returns the ids of the workers it released.
+-- Crash recovery. A worker process records a heartbeat (with the id of the
+-- graphile-worker pool it runs); this releases what a process silent for
+-- longer than stale_after held: its claimed events go back to PENDING with a
+-- fresh job (the attempt stays counted: a crash may be the event's fault, and
+-- an event whose attempts keep being cut short ends FAILED), and the jobs its
+-- pool had locked are unlocked (graphile-worker alone would wait 4 hours).
+-- Every worker runs it every few seconds. Returns the ids it released.
 create or replace function parley.release_dead_workers(stale_after interval) returns text[]
 language plpgsql
 security definer
 set search_path = pg_catalog, pg_temp
 as $$
 declare
-  dead text[];
+  dead_pools text[];
+  dead_claims text[];
+  orphaned bigint[];
 begin
-  select coalesce(array_agg(distinct j.locked_by), '{}') into dead
+  select coalesce(array_agg(distinct j.locked_by), '{}') into dead_pools
   from graphile_worker.jobs j
   where j.locked_by is not null
     and j.locked_at < now() - stale_after
     and j.task_identifier in ('process_conversation', 'reconcile_events', 'close_idle_conversations')
     and not exists (
       select 1 from parley.worker_heartbeats h
-      where h.worker_id = j.locked_by and h.last_seen_at >= now() - stale_after);
+      where j.locked_by in (h.worker_id, h.pool_id) and h.last_seen_at >= now() - stale_after);
+
+  with orphans as (
+    select e.event_id, e.claimed_by from parley.conversation_events e
+    where e.status = 'PROCESSING' and e.claimed_by is not null
+      and e.last_attempt_at < now() - stale_after
+      and not exists (
+        select 1 from parley.worker_heartbeats h
+        where h.worker_id = e.claimed_by and h.last_seen_at >= now() - stale_after)
+    order by e.event_id
+    for update of e skip locked
+  ),
+  released as (
+    update parley.conversation_events e
+    set status = 'PENDING', next_attempt_at = now(), claimed_by = null
+    from orphans where e.event_id = orphans.event_id
+    returning e.event_id, orphans.claimed_by
+  )
+  select coalesce(array_agg(released.event_id), '{}'), coalesce(array_agg(distinct released.claimed_by), '{}')
+  into orphaned, dead_claims
+  from released;
 
   delete from parley.worker_heartbeats h where h.last_seen_at < now() - stale_after;
-  if cardinality(dead) > 0 then
-    perform graphile_worker.force_unlock_workers(dead);
+  if cardinality(orphaned) > 0 then
+    perform parley._enqueue_events(orphaned, null);
   end if;
-  return dead;
+  if cardinality(dead_pools) > 0 then
+    perform graphile_worker.force_unlock_workers(dead_pools);
+  end if;
+  return array(select distinct w from unnest(dead_pools || dead_claims) as w order by 1);
 end
 $$;

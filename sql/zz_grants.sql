@@ -25,32 +25,35 @@ grant execute on function
   parley.retry_event(bigint)
 to parley_app;
 
--- The bulk path lives in its own file and may not exist in every version.
-do $$
-begin
-  if to_regprocedure('parley.end_conversations(jsonb)') is not null then
-    grant execute on function parley.end_conversations(jsonb) to parley_app;
-  end if;
-end
-$$;
+grant execute on function parley.end_conversations(jsonb) to parley_app;
 
--- parley_reader: reads every table and view (pipeline_stats included).
+-- parley_reader: reads every table and view (pipeline_stats included), and
+-- the change log in the order the live stream reads it.
 grant select on all tables in schema parley to parley_reader;
+grant execute on function
+  parley.event_changes_head(),
+  parley.event_changes_after(xid8, bigint, integer, text, text, boolean),
+  parley.event_changes_expired(xid8, bigint)
+to parley_reader;
 
--- parley_worker: exactly what src/worker touches.
-grant select on parley.conversations, parley.messages, parley.agent_catalog, parley.pipeline_stats to parley_worker;
-grant select, update on parley.conversation_events to parley_worker;
-grant select, insert, update on parley.friendship_status, parley.agent_candidates, parley.conversation_embeddings
-  to parley_worker;
+-- parley_worker: exactly what src/worker touches. Every change to an event
+-- and to a user's state goes through the state machine's functions; the
+-- worker reads the catalog and the queue's counts (metrics), caches the topic
+-- prototypes' vectors, and keeps its heartbeat.
+grant select on parley.agent_catalog, parley.conversation_events, parley.pipeline_stats to parley_worker;
 grant select, insert on parley.embedding_cache to parley_worker;
 grant select, insert, update, delete on parley.worker_heartbeats to parley_worker;
 grant execute on function
+  parley.claim_events(text, integer, interval, bigint[]),
+  parley.complete_events(text, jsonb),
+  parley.fail_events(text, jsonb),
+  parley.release_events(text, bigint[], bigint[]),
+  parley.user_states(text[]),
   parley.requeue_stranded_events(integer),
   parley.close_idle_conversations(interval, integer),
   parley.release_dead_workers(interval),
-  parley.retry_event(bigint),
-  -- A failed attempt schedules its retry job in the worker's own transaction.
-  parley._enqueue(bigint, timestamptz)
+  parley.prune_event_changes(interval, integer),
+  parley.retry_event(bigint)
 to parley_worker;
 
 -- graphile-worker runs its queue with the worker's role: it takes, completes,

@@ -8,6 +8,17 @@ import { DEFAULT_LEVEL_THRESHOLDS } from "./pipeline/friendship.js";
 
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 
+/** One duration such as "90s", "5m" or "24h" (a bare number is seconds), in seconds. */
+const duration = (text: string, ctx: z.RefinementCtx) => {
+  const parsed = /^\s*(\d+)\s*([smhd]?)\s*$/.exec(text);
+  const seconds = parsed ? Number(parsed[1]) * { "": 1, s: 1, m: 60, h: 3600, d: 86_400 }[parsed[2] as "" | "s" | "m" | "h" | "d"] : 0;
+  if (seconds <= 0) {
+    ctx.addIssue({ code: "custom", message: `must be a positive duration such as "90s", "5m", "24h" or "7d" (got "${text}")` });
+    return z.NEVER;
+  }
+  return seconds;
+};
+
 const jsonOf = <T extends z.ZodType>(schema: T) =>
   z.string().transform((text, ctx) => {
     try {
@@ -36,6 +47,13 @@ const levelThresholdsSchema = z.object({
 export const configSchema = z.object({
   DATABASE_URL: z.string().url().optional(),
   PARLEY_CONCURRENCY: positiveInt(4),
+  // Events one claim takes, and claims one worker process works on at once.
+  PARLEY_BATCH_SIZE: z.coerce.number().int().min(1).max(1000).default(100),
+  PARLEY_BATCHES_IN_FLIGHT: z.coerce.number().int().min(1).max(16).default(2),
+  // How long a claim lasts if its worker neither finishes nor is seen dead.
+  PARLEY_CLAIM_LEASE: z.string().default("5m").transform(duration),
+  // How long the live stream's change log keeps entries for resuming clients.
+  PARLEY_CHANGE_RETENTION: z.string().default("24h").transform(duration),
   PARLEY_EMBEDDER: z.enum(["local", "hashing", "ollama", "openai"]).default("local"),
   PARLEY_OLLAMA_URL: z.string().url().default("http://127.0.0.1:11434"),
   PARLEY_OLLAMA_MODEL: z.string().min(1).default("nomic-embed-text"),
@@ -43,6 +61,8 @@ export const configSchema = z.object({
   PARLEY_OPENAI_API_KEY: z.string().min(1).optional(),
   PARLEY_OPENAI_MODEL: z.string().min(1).default("text-embedding-3-small"),
   PARLEY_EMBED_TIMEOUT_MS: positiveInt(30_000),
+  // Texts per request to a remote embedder: a batch of conversations goes in as few requests as this allows.
+  PARLEY_EMBED_BATCH_SIZE: z.coerce.number().int().min(1).max(2048).default(512),
   // Only needed for a remote model Parley does not know; otherwise learned from the first answer.
   PARLEY_EMBED_DIMENSION: z.coerce.number().int().positive().optional(),
   PARLEY_IDLE_TIMEOUT: positiveInt(1800),
@@ -103,11 +123,16 @@ export function parseConfig(env: Record<string, string | undefined>) {
   return {
     databaseUrl: raw.DATABASE_URL,
     concurrency: raw.PARLEY_CONCURRENCY,
+    batchSize: raw.PARLEY_BATCH_SIZE,
+    batchesInFlight: raw.PARLEY_BATCHES_IN_FLIGHT,
+    claimLeaseSeconds: raw.PARLEY_CLAIM_LEASE,
+    changeRetentionSeconds: raw.PARLEY_CHANGE_RETENTION,
     embedder: raw.PARLEY_EMBEDDER,
     embedding: {
       ollama: { url: raw.PARLEY_OLLAMA_URL, model: raw.PARLEY_OLLAMA_MODEL },
       openai: { baseUrl: raw.PARLEY_OPENAI_BASE_URL, apiKey: raw.PARLEY_OPENAI_API_KEY, model: raw.PARLEY_OPENAI_MODEL },
       timeoutMs: raw.PARLEY_EMBED_TIMEOUT_MS,
+      batchSize: raw.PARLEY_EMBED_BATCH_SIZE,
       dimension: raw.PARLEY_EMBED_DIMENSION,
     },
     idleTimeoutSeconds: raw.PARLEY_IDLE_TIMEOUT,

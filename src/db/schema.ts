@@ -5,8 +5,8 @@ import type {
   BotType, FriendshipLevel, RankedAgent, Role, SessionEmotion, TopicMetrics,
 } from "../pipeline/types.js";
 
-export type EventStatus = "PENDING" | "PROCESSING" | "PROCESSED" | "FAILED";
-export const EVENT_STATUSES: readonly EventStatus[] = ["PENDING", "PROCESSING", "PROCESSED", "FAILED"];
+export const EVENT_STATUSES = ["PENDING", "PROCESSING", "PROCESSED", "FAILED"] as const;
+export type EventStatus = (typeof EVENT_STATUSES)[number];
 
 /** numeric comes back from pg as a string; it is written as a number. */
 type Numeric = ColumnType<string, number | string, number | string>;
@@ -59,8 +59,24 @@ export interface ConversationEventsTable {
   session_emotion: Json<SessionEmotion> | null;
   error_code: string | null;
   error_details: string | null;
-  /** Set at commit by a trigger, in commit order (migrations/0002); the event stream's cursor. */
-  change_seq: ColumnType<string | null, never, never>;
+  /** The worker process holding a PROCESSING event's claim (sql/claim_events.sql). */
+  claimed_by: string | null;
+}
+
+/** The change stream's log (migrations/0004): xid8 and bigint come back as strings. */
+export interface EventChangesTable {
+  txid: ColumnType<string, never, never>;
+  change_id: ColumnType<string, never, never>;
+  event_id: string;
+  status: EventStatus;
+  changed_at: DefaultedTimestamp;
+}
+
+export interface EventChangesHorizonTable {
+  singleton: Generated<boolean>;
+  txid: string;
+  change_id: string;
+  pruned_at: DefaultedTimestamp;
 }
 
 export interface ConversationEmbeddingsTable {
@@ -113,6 +129,8 @@ export interface WorkerHeartbeatsTable {
   pid: number;
   started_at: DefaultedTimestamp;
   last_seen_at: DefaultedTimestamp;
+  /** The graphile-worker pool the process runs now. */
+  pool_id: string | null;
 }
 
 export interface PipelineStatsView {
@@ -137,6 +155,8 @@ export interface Database {
   "parley.agent_catalog": AgentCatalogTable;
   "parley.agent_candidates": AgentCandidatesTable;
   "parley.worker_heartbeats": WorkerHeartbeatsTable;
+  "parley.event_changes": EventChangesTable;
+  "parley.event_changes_horizon": EventChangesHorizonTable;
   "parley.pipeline_stats": PipelineStatsView;
 }
 

@@ -15,7 +15,7 @@ import { fromDatabaseError, invalidPayload, ParleyError } from "../ingest/errors
 import { LIMITS } from "../ingest/schemas.js";
 import type { Logger } from "../log.js";
 import { AUTH_MESSAGES, authMode, verifyBearer } from "./auth.js";
-import { EventHub } from "./event-stream.js";
+import { EventHub } from "./stream/hub.js";
 import { registerMetricsRoute } from "./metrics.js";
 import { conversationRoutes } from "./routes/conversations.js";
 import { bindLog, type RouteContext } from "./routes/context.js";

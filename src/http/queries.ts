@@ -61,7 +61,6 @@ export async function readConversation(db: Db, conversationId: string): Promise<
           processed_at: isoOrNull(event.processed_at),
           error_code: event.error_code,
           error_details: event.error_details,
-          change_seq: event.change_seq,
           results: event.status === "PROCESSED"
             ? {
                 friendship_score_change: numberOrNull(event.friendship_score_change),

@@ -74,7 +74,6 @@ export const conversationDetailSchema = z.object({
     processed_at: timestamp.nullable(),
     error_code: z.string().nullable(),
     error_details: z.string().nullable(),
-    change_seq: z.string().nullable(),
     results: z.object({
       friendship_score_change: z.number().nullable(),
       new_friendship_level: z.enum(FRIENDSHIP_LEVELS).nullable(),

@@ -1,6 +1,6 @@
 // Server-Sent Events, the wire format only (WHATWG HTML, "Server-sent
-// events"): writing messages, reading them back (tests, scripts, any Node
-// client), and Parley's resume cursor. No I/O here.
+// events"): writing messages and reading them back (tests, scripts, any Node
+// client). No I/O here.
 
 export interface SseMessage {
   id?: string;
@@ -76,19 +76,4 @@ export class SseParser {
     else if (field === "id" && !value.includes("\0")) this.lastEventId = value;
     return undefined;
   }
-}
-
-const CURSOR = /^(?:\d{1,19}:)?(\d{1,19})$/;
-
-/**
- * The change_seq a client resumes after, from Last-Event-ID: Parley writes
- * "<event_id>:<change_seq>" on each change and "<change_seq>" on the ready
- * message; both are accepted. undefined for no header; null when malformed.
- */
-export function parseCursor(value: string | undefined): bigint | undefined | null {
-  if (value === undefined || value.trim() === "") return undefined;
-  const match = CURSOR.exec(value.trim());
-  if (!match) return null;
-  const seq = BigInt(match[1]!);
-  return seq <= 9_223_372_036_854_775_807n ? seq : null;
 }

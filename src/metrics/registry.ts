@@ -5,7 +5,7 @@ import { performance } from "node:perf_hooks";
 import type pg from "pg";
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import type { Embedder } from "../pipeline/embed/embedder.js";
-import type { Outcome } from "../worker/process-conversation.js";
+import { OUTCOMES, type Outcome } from "../worker/process-batch.js";
 import type { Logger } from "../log.js";
 
 export interface MetricsOptions {
@@ -24,6 +24,8 @@ export interface ParleyMetrics {
   registry: Registry;
   /** The worker's `onOutcome` hook. */
   recordOutcome(outcome: Outcome, handlerSeconds: number, endToEndSeconds: number | null): void;
+  /** The worker's `onBatch` hook. */
+  recordBatch(events: number, seconds: number): void;
   /** The worker's `onRequeue` hook. */
   recordRequeue(count: number): void;
   /** `embedder`, timing each call into parley_embedding_seconds. Wrap the provider, inside the cache. */
@@ -42,16 +44,28 @@ export function createMetrics(options: MetricsOptions = {}): ParleyMetrics {
 
   const processed = new Counter({
     name: "parley_events_processed_total",
-    help: "Processing attempts by outcome: processed, retry_scheduled, failed (retries exhausted or not retryable), already_done (a duplicate job).",
+    help: "Claimed events by outcome: processed, retry_scheduled, failed (retries exhausted or not retryable), already_done (finished elsewhere or deleted), released (given back, claimed again later).",
     labelNames: ["status"] as const,
     registers: [registry],
   });
   // Present from the first scrape, so rate() and alerts see zeros rather than no series.
-  for (const status of ["processed", "retry_scheduled", "failed", "already_done"] as const) processed.inc({ status }, 0);
+  for (const status of OUTCOMES) processed.inc({ status }, 0);
 
   const processingSeconds = new Histogram({
     name: "parley_event_processing_seconds",
-    help: "Time the worker spent on one processing attempt (claim to commit).",
+    help: "Worker time per processing attempt: its batch's time (claim to commit) shared among the batch's events.",
+    buckets: SECONDS_FAST,
+    registers: [registry],
+  });
+  const batchEvents = new Histogram({
+    name: "parley_batch_events",
+    help: "Events per batch a worker claimed and processed together.",
+    buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000],
+    registers: [registry],
+  });
+  const batchSeconds = new Histogram({
+    name: "parley_batch_seconds",
+    help: "Time a worker spent on one batch, claim to commit.",
     buckets: SECONDS_FAST,
     registers: [registry],
   });
@@ -110,6 +124,10 @@ export function createMetrics(options: MetricsOptions = {}): ParleyMetrics {
       processed.inc({ status: outcome });
       processingSeconds.observe(handlerSeconds);
       if (endToEnd !== null) endToEndSeconds.observe(Math.max(0, endToEnd));
+    },
+    recordBatch(events, seconds) {
+      batchEvents.observe(events);
+      batchSeconds.observe(seconds);
     },
     recordRequeue(count) {
       if (count > 0) requeued.inc(count);

@@ -28,6 +28,7 @@ export async function startInstrumentedWorker(options: {
     log,
     embedder: metrics.timeEmbedder(embedder),
     onOutcome: metrics.recordOutcome,
+    onBatch: metrics.recordBatch,
     onRequeue: metrics.recordRequeue,
   });
   metrics.trackEmbeddingCache(worker.embedder);

@@ -94,14 +94,27 @@ export function detectTopics(
   threshold: number,
 ): TopicMetrics {
   const mentions = new Map<string, number>();
+  const prototypeNorms = prototypes.map((prototype) => squaredNorm(prototype.vector));
   for (const vector of messageVectors) {
+    // The same similarity as cosineSimilarity, computed over the vector's non-zero entries
+    // only: a product with an exact zero adds nothing, and bag-of-words vectors are mostly zeros.
+    const nonZero = nonZeroIndices(vector);
+    let vectorNorm = 0;
+    for (const i of nonZero) vectorNorm += vector[i]! * vector[i]!;
     let best: { topic: string; similarity: number } | undefined;
-    for (const prototype of prototypes) {
-      const similarity = cosineSimilarity(vector, prototype.vector);
+    prototypes.forEach((prototype, p) => {
+      if (prototype.vector.length !== vector.length) {
+        throw new RangeError(`detectTopics: lengths differ (${vector.length} and ${prototype.vector.length})`);
+      }
+      let dot = 0;
+      for (const i of nonZero) dot += vector[i]! * prototype.vector[i]!;
+      const norms = vectorNorm * prototypeNorms[p]!;
+      const similarity = norms === 0 ? 0 : dot / Math.sqrt(norms);
       if (best === undefined || similarity > best.similarity) best = { topic: prototype.topic, similarity };
-    }
-    if (best !== undefined && best.similarity >= threshold) {
-      mentions.set(best.topic, (mentions.get(best.topic) ?? 0) + 1);
+    });
+    const winner = best as { topic: string; similarity: number } | undefined;
+    if (winner !== undefined && winner.similarity >= threshold) {
+      mentions.set(winner.topic, (mentions.get(winner.topic) ?? 0) + 1);
     }
   }
   const metrics: TopicMetrics = {};
@@ -110,6 +123,18 @@ export function detectTopics(
     metrics[topic] = { mentions: count, affinity: round(count / messageVectors.length, 4) };
   }
   return metrics;
+}
+
+function squaredNorm(vector: ArrayLike<number>): number {
+  let sum = 0;
+  for (let i = 0; i < vector.length; i++) sum += vector[i]! * vector[i]!;
+  return sum;
+}
+
+function nonZeroIndices(vector: ArrayLike<number>): number[] {
+  const indices: number[] = [];
+  for (let i = 0; i < vector.length; i++) if (vector[i] !== 0) indices.push(i);
+  return indices;
 }
 
 /**

@@ -77,3 +77,24 @@ function mergeTopics(before: TopicMetrics, now: TopicMetrics): TopicMetrics {
 export function topicAffinity(metrics: TopicMetrics): Record<string, number> {
   return Object.fromEntries(Object.entries(metrics).map(([topic, { affinity }]) => [topic, affinity]));
 }
+
+/**
+ * Folds a user's conversations into their state one after another, in the order given (the
+ * worker gives them in event_id order): each starts from the state the previous one left.
+ * Returns the state after each conversation with the change actually applied to it, and the
+ * final state. Folding [a, b] equals applying a, then applying b to the result.
+ */
+export function applyConversations(
+  current: FriendshipState,
+  conversations: ReadonlyArray<{ change: number; topics: TopicMetrics }>,
+  thresholds: LevelThresholds,
+): { steps: Array<{ state: FriendshipState; appliedChange: number }>; state: FriendshipState } {
+  const steps: Array<{ state: FriendshipState; appliedChange: number }> = [];
+  let state = current;
+  for (const conversation of conversations) {
+    const step = applyConversation(state, conversation.change, conversation.topics, thresholds);
+    steps.push(step);
+    state = step.state;
+  }
+  return { steps, state };
+}

@@ -1,8 +1,10 @@
-// Each worker process records that it is alive and, on the same timer,
-// releases the jobs of workers that went silent (parley.release_dead_workers).
-// A worker killed with SIGKILL thus delays its event by about stale_after plus
-// one sweep, not by graphile-worker's 4-hour lock timeout. This runs on a timer
-// in every worker rather than as a cron task because cron fires once a minute.
+// Each worker process records that it is alive, with the graphile-worker pool
+// it runs, and on the same timer releases what workers that went silent held
+// (parley.release_dead_workers): their claimed events and their pools' jobs.
+// A worker killed with SIGKILL thus delays its events by about stale_after
+// plus one sweep, not by graphile-worker's 4-hour lock timeout. This runs on a
+// timer in every worker rather than as a cron task because cron fires once a
+// minute.
 import os from "node:os";
 import { sql } from "kysely";
 import type { Db } from "../db/pool.js";
@@ -13,18 +15,18 @@ export interface HeartbeatOptions {
   intervalMs?: number;
 }
 
-export function startHeartbeat(db: Db, workerId: string, log: Logger, options: HeartbeatOptions) {
+export function startHeartbeat(db: Db, workerId: string, poolId: () => string | undefined, log: Logger, options: HeartbeatOptions) {
   const intervalMs = options.intervalMs ?? Math.max(1000, (options.staleAfterSeconds * 1000) / 6);
   const beat = async () => {
     await db
       .insertInto("parley.worker_heartbeats")
-      .values({ worker_id: workerId, hostname: os.hostname(), pid: process.pid })
-      .onConflict((conflict) => conflict.column("worker_id").doUpdateSet({ last_seen_at: sql`now()` }))
+      .values({ worker_id: workerId, hostname: os.hostname(), pid: process.pid, pool_id: poolId() ?? null })
+      .onConflict((conflict) => conflict.column("worker_id").doUpdateSet({ last_seen_at: sql`now()`, pool_id: poolId() ?? null }))
       .execute();
     const { rows } = await sql<{ released: string[] }>`
       select parley.release_dead_workers(make_interval(secs => ${options.staleAfterSeconds})) as released`.execute(db);
     const released = rows[0]?.released ?? [];
-    if (released.length > 0) log.warn({ released }, "released jobs held by workers that stopped heartbeating");
+    if (released.length > 0) log.warn({ released }, "released what workers that stopped heartbeating held");
   };
   let running = Promise.resolve();
   const tick = () => {

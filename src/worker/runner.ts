@@ -1,6 +1,8 @@
 // Builds and runs graphile-worker with Parley's tasks and cron jobs. Jobs
 // arrive through LISTEN/NOTIFY; graphile-worker's polling is the fallback.
 import { EventEmitter } from "node:events";
+import { randomBytes } from "node:crypto";
+import os from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Logger as GraphileLogger, run, type Runner, type TaskList, type WorkerEvents } from "graphile-worker";
 import { sql } from "kysely";
@@ -13,14 +15,23 @@ import type { Logger } from "../log.js";
 import { CachedEmbedder } from "../pipeline/embed/cache.js";
 import { createEmbedder } from "../pipeline/embed/index.js";
 import type { Embedder } from "../pipeline/embed/embedder.js";
-import { cachedCatalog, processConversation, type ProcessingContext } from "./process-conversation.js";
+import { cachedCatalog } from "./catalog.js";
+import { Drainer, WorkerStoppingError } from "./drainer.js";
+import type { ProcessingContext } from "./process-batch.js";
 import { startHeartbeat } from "./heartbeat.js";
 import { topicPrototypes } from "./topic-prototypes.js";
+
+/** The task behind every event's job (sql/_queue_event.sql, parley._job_spec, names it too). */
+export const PROCESS_TASK = "process_conversation";
 
 export const CRONTAB = [
   "* * * * * reconcile_events ?max=1",
   "* * * * * close_idle_conversations ?max=1",
+  "*/10 * * * * prune_event_changes ?max=1",
 ].join("\n");
+
+/** Changes pruned per statement: each call is one short transaction. */
+const PRUNE_BATCH = 10_000;
 
 const processPayload = z.object({ event_id: z.union([z.number().int(), z.string().regex(/^\d+$/)]) });
 
@@ -31,6 +42,7 @@ export interface WorkerOptions {
   /** Replaces the configured embedder (tests use one that fails or stalls). */
   embedder?: Embedder;
   onOutcome?: ProcessingContext["onOutcome"];
+  onBatch?: ProcessingContext["onBatch"];
   /** Called after each reconciler run that re-queued stranded events, for metrics. */
   onRequeue?: (count: number) => void;
   pollInterval?: number;
@@ -39,7 +51,7 @@ export interface WorkerOptions {
 export interface RunningWorker {
   db: Db;
   embedder: CachedEmbedder;
-  /** The first pool's id; a pool restarted after a database outage gets a new one. */
+  /** This process's worker id: its heartbeat row, and the owner of the events it claims. */
   workerId: Promise<string>;
   /** Resolves once the worker LISTENs for new jobs. */
   listening: Promise<void>;
@@ -47,14 +59,15 @@ export interface RunningWorker {
 }
 
 export function buildTaskList(
-  context: ProcessingContext,
-  idleTimeoutSeconds: number,
+  context: ProcessingContext & { db: Db },
+  drainer: Drainer,
+  settings: { idleTimeoutSeconds: number; changeRetentionSeconds: number },
   hooks: { onRequeue?: ((count: number) => void) | undefined } = {},
 ): TaskList {
   return {
-    process_conversation: async (payload) => {
+    [PROCESS_TASK]: async (payload) => {
       const { event_id } = processPayload.parse(payload);
-      await processConversation(String(event_id), context);
+      await drainer.want(String(event_id));
     },
     reconcile_events: async () => {
       const { rows } = await sql<{ requeued: number }>`select parley.requeue_stranded_events() as requeued`.execute(context.db);
@@ -66,70 +79,94 @@ export function buildTaskList(
     },
     close_idle_conversations: async () => {
       const { rows } = await sql<{ closed: number }>`
-        select parley.close_idle_conversations(make_interval(secs => ${idleTimeoutSeconds})) as closed`.execute(context.db);
+        select parley.close_idle_conversations(make_interval(secs => ${settings.idleTimeoutSeconds})) as closed`.execute(context.db);
       const closed = rows[0]?.closed ?? 0;
       if (closed > 0) context.log.info({ closed }, "closed idle conversations");
+    },
+    prune_event_changes: async () => {
+      let pruned = 0;
+      for (;;) {
+        const { rows } = await sql<{ pruned: string }>`
+          select parley.prune_event_changes(make_interval(secs => ${settings.changeRetentionSeconds}), ${PRUNE_BATCH}) as pruned`.execute(context.db);
+        const count = Number(rows[0]?.pruned ?? 0);
+        pruned += count;
+        if (count < PRUNE_BATCH) break;
+      }
+      if (pruned > 0) context.log.info({ pruned }, "pruned the change stream's old entries");
     },
   };
 }
 
-/** Everything the process_conversation task needs, built once per process. */
+/** Everything processing needs, built once per process. */
 export function createProcessingContext(options: {
   config: Config;
-  db: Db;
+  pool: pg.Pool;
   log: Logger;
+  workerId?: string;
   embedder?: Embedder;
   onOutcome?: ProcessingContext["onOutcome"];
-}): ProcessingContext & { embedder: CachedEmbedder } {
-  const { config, db } = options;
+  onBatch?: ProcessingContext["onBatch"];
+}): ProcessingContext & { embedder: CachedEmbedder; db: Db } {
+  const { config, pool } = options;
+  const db = createDb(pool);
   const inner = options.embedder ?? createEmbedder(config.embedder, config.embedding);
   // A vector that costs less to compute than to fetch is not worth a table row.
   const embedder = new CachedEmbedder(inner, inner.cheap ? {} : { store: postgresEmbeddingStore(db) });
   return {
+    pool,
     db,
+    workerId: options.workerId ?? newWorkerId(),
     embedder,
     prototypes: topicPrototypes(embedder),
     catalog: cachedCatalog(db),
     retryPolicy: config.retryPolicy,
     scoreWeights: config.scoreWeights,
     levelThresholds: config.levelThresholds,
+    batchSize: config.batchSize,
+    leaseSeconds: config.claimLeaseSeconds,
     log: options.log,
     ...(options.onOutcome ? { onOutcome: options.onOutcome } : {}),
+    ...(options.onBatch ? { onBatch: options.onBatch } : {}),
   };
+}
+
+/** host:pid:random, readable in parley.worker_heartbeats and conversation_events.claimed_by. */
+export function newWorkerId(): string {
+  return `${os.hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`;
 }
 
 export async function startWorker(options: WorkerOptions): Promise<RunningWorker> {
   const { config, pool, log } = options;
-  const db = createDb(pool);
   const context = createProcessingContext({
-    config, db, log,
+    config, pool, log,
     ...(options.embedder ? { embedder: options.embedder } : {}),
     ...(options.onOutcome ? { onOutcome: options.onOutcome } : {}),
+    ...(options.onBatch ? { onBatch: options.onBatch } : {}),
   });
-  const embedder = context.embedder;
+  const { db, embedder, workerId } = context;
+  const drainer = new Drainer(context, { loops: config.batchesInFlight });
   // Load the model and embed the topic prototypes now, not on the first event.
   context.prototypes().catch((error: unknown) => log.error({ err: error }, "embedder failed to warm up"));
 
-  let resolveWorkerId!: (id: string) => void;
-  const workerId = new Promise<string>((resolve) => (resolveWorkerId = resolve));
   let resolveListening!: () => void;
   const listening = new Promise<void>((resolve) => (resolveListening = resolve));
   let stopping = false;
   const stopped = new AbortController();
-  let current: { runner: Runner; stopHeartbeat: () => Promise<void> } | undefined;
+  let current: { runner: Runner; poolId: string | undefined } | undefined;
   let restarting: Promise<void> | undefined;
+  const heartbeat = startHeartbeat(db, workerId, () => current?.poolId, log, { staleAfterSeconds: config.workerStaleAfterSeconds });
+  const taskList = buildTaskList(context, drainer, {
+    idleTimeoutSeconds: config.idleTimeoutSeconds,
+    changeRetentionSeconds: config.changeRetentionSeconds,
+  }, { onRequeue: options.onRequeue });
 
-  // One graphile-worker pool. Its id is the lock holder of its jobs, so each
-  // pool heartbeats under its own id.
+  // One graphile-worker pool. It restarts when the database went away under it.
   async function startPool(): Promise<void> {
-    let heartbeat: ReturnType<typeof startHeartbeat> | undefined;
-    let poolId: string | undefined;
+    const started: { runner: Runner | undefined; poolId: string | undefined } = { runner: undefined, poolId: undefined };
     // pool:create fires inside run(): listen on our own emitter before starting.
     const events: WorkerEvents = new EventEmitter();
     events.on("pool:create", ({ workerPool }) => {
-      poolId = workerPool.id;
-      resolveWorkerId(workerPool.id);
-      heartbeat = startHeartbeat(db, workerPool.id, log, { staleAfterSeconds: config.workerStaleAfterSeconds });
+      started.poolId = workerPool.id;
     });
     events.on("pool:listen:success", () => resolveListening());
     events.on("pool:gracefulShutdown", ({ workerPool, message }) => {
@@ -137,7 +174,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       // graphile-worker stops a pool that cannot record a job's completion
       // (the database went away). A pool whose jobs hang must not hold the
       // process forever: force it after a while.
-      log.error({ worker_id: workerPool.id, reason: message }, "worker pool is shutting down unexpectedly");
+      log.error({ worker_id: workerId, pool_id: workerPool.id, reason: message }, "worker pool is shutting down unexpectedly");
       setTimeout(() => void workerPool.forcefulShutdown("did not stop within 30 s"), 30_000).unref();
     });
 
@@ -146,17 +183,17 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       concurrency: config.concurrency,
       pollInterval: options.pollInterval ?? 2000,
       noHandleSignals: true,
-      taskList: buildTaskList(context, config.idleTimeoutSeconds, { onRequeue: options.onRequeue }),
+      taskList,
       crontab: CRONTAB,
       logger: graphileLogger(log),
       events,
       // Complete jobs in batches (graphile-worker's documented throughput
       // setting). It also turns a connection lost while completing a job into
       // a pool shutdown, where graphile-worker 0.17.3 would otherwise crash
-      // the process with an unhandled rejection; the release below and the
-      // heartbeat sweep recover the jobs such a pool held. Its localQueue is
-      // left off: returning jobs over a dead connection in 0.17.3 is another
-      // unhandled rejection.
+      // the process with an unhandled rejection; the restart below recovers.
+      // Its localQueue is left off: returning jobs over a dead connection in
+      // 0.17.3 is another unhandled rejection, and the drainer already claims
+      // events in batches without fetching their jobs.
       preset: {
         worker: {
           completeJobBatchDelay: 0,
@@ -164,31 +201,25 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
         },
       },
     });
-    const stopHeartbeat = async () => {
-      await heartbeat?.stop();
-    };
-    current = { runner, stopHeartbeat };
+    current = { runner, poolId: started.poolId };
     runner.promise.then(() => undefined, (error: unknown) => error).then(async (error) => {
-      await stopHeartbeat();
       if (stopping) return;
-      log.error({ err: error, worker_id: poolId }, "worker pool stopped; releasing its jobs and starting a new one");
-      if (poolId) {
-        // Nothing runs in that pool any more: its jobs can go now rather than
-        // after PARLEY_WORKER_STALE_AFTER. If the database is still away, the
-        // heartbeat sweep of whichever worker comes back releases them.
-        await sql`select graphile_worker.force_unlock_workers(${[poolId]}::text[])`.execute(db).catch(() => {});
-      }
-      restarting = restartPool();
+      const poolId = started.poolId;
+      log.error({ err: error, worker_id: workerId, pool_id: poolId }, "worker pool stopped; releasing its jobs and starting a new one");
+      restarting = restartPool(poolId);
     });
   }
 
-  async function restartPool(): Promise<void> {
+  async function restartPool(deadPoolId: string | undefined): Promise<void> {
     for (let attempt = 0; !stopping; attempt++) {
-      await sleep(Math.min(30_000, 500 * 2 ** attempt), undefined, { signal: stopped.signal }).catch(() => {});
+      await sleep(Math.min(1000, 250 * 2 ** attempt), undefined, { signal: stopped.signal }).catch(() => {});
       if (stopping) return;
       try {
+        // Nothing runs in that pool any more: its jobs can go at once rather
+        // than after PARLEY_WORKER_STALE_AFTER.
+        if (deadPoolId) await sql`select graphile_worker.force_unlock_workers(${[deadPoolId]}::text[])`.execute(db);
         await startPool();
-        log.info({ attempt: attempt + 1 }, "worker pool restarted");
+        log.info({ attempt: attempt + 1, worker_id: workerId, pool_id: current?.poolId }, "worker pool restarted");
         return;
       } catch (error) {
         log.warn({ err: error, attempt: attempt + 1 }, "worker pool could not start yet; retrying");
@@ -200,14 +231,14 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   return {
     db,
     embedder,
-    workerId,
+    workerId: Promise.resolve(workerId),
     listening,
     async stop() {
       stopping = true;
       stopped.abort();
       await restarting;
-      await current?.runner.stop().catch(() => {});
-      await current?.stopHeartbeat();
+      await Promise.all([drainer.stop(), current?.runner.stop().catch(() => {})]);
+      await heartbeat.stop();
     },
   };
 }
@@ -216,7 +247,9 @@ function graphileLogger(log: Logger): GraphileLogger {
   return new GraphileLogger((scope) => (level, message, meta) => {
     const child = log.child({ graphile: scope.label ?? "worker", ...(scope.jobId ? { job_id: scope.jobId } : {}) });
     const fields = meta ?? {};
-    if (level === "error") child.error(fields, message);
+    // A job handed back because this worker stops is retried by another one: not an error.
+    if (level === "error" && message.includes(WorkerStoppingError.name)) child.info(fields, message);
+    else if (level === "error") child.error(fields, message);
     else if (level === "warning") child.warn(fields, message);
     // graphile-worker logs every job at info; Parley logs its own outcome.
     else if (level === "info") child.debug(fields, message);

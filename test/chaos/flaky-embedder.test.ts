@@ -27,10 +27,19 @@ afterAll(async () => {
 const MAX_ATTEMPTS = 5;
 
 it("a flaky, stalling embedder: PROCESSED after exactly k+1 attempts, or FAILED with embedding_failed after exactly 5", { timeout: 60_000 }, async () => {
-  // "chaos:<k>:<id>": the first k embedder calls carrying it go wrong, alternately failing and stalling past the timeout.
+  // "chaos:<k>:<id>": the first k attempts of that conversation go wrong, alternately failing
+  // and stalling past the timeout. Every conversation carries a marker (k may be 0). A call
+  // with one marker embeds one conversation's attempt (a batch of one, or the worker's call
+  // for one event after its batch's call failed); a call with several is a whole batch, which
+  // fails while any of its conversations still has faults due, so that the worker embeds
+  // them one by one and each attempt is counted once.
   const seen = new Map<string, number>();
   const fate = (texts: readonly string[]): Fate => {
-    const marker = texts.map((text) => /chaos:(\d+):(\w+)/.exec(text)).find((match) => match !== null);
+    const markers = texts.map((text) => /chaos:(\d+):(\w+)/.exec(text)).filter((match) => match !== null);
+    if (markers.length > 1) {
+      return markers.some((marker) => (seen.get(marker[2]!) ?? 0) < Number(marker[1])) ? "fail" : "pass";
+    }
+    const marker = markers[0];
     if (!marker) return "pass";
     const calls = (seen.get(marker[2]!) ?? 0) + 1;
     seen.set(marker[2]!, calls);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { formatSseComment, formatSseMessage, parseCursor, SseParser } from "../../src/http/sse.js";
+import { formatSseComment, formatSseMessage, SseParser } from "../../src/http/sse.js";
 
 describe("SSE wire format", () => {
   it("round-trips messages, multi-line data included, however the bytes are chunked", () => {
@@ -36,22 +36,5 @@ describe("SSE wire format", () => {
     const parser = new SseParser();
     expect(parser.push(": keep-alive\r\n\r\nid: 1:2\r")).toEqual([]);
     expect(parser.push("\ndata: x\r\n\r\n")).toEqual([{ id: "1:2", event: "message", data: "x" }]);
-  });
-});
-
-describe("parseCursor (Last-Event-ID)", () => {
-  it("accepts what the stream sends: <event_id>:<change_seq> and a bare <change_seq>", () => {
-    expect(parseCursor("42:1017")).toBe(1017n);
-    expect(parseCursor("1017")).toBe(1017n);
-    expect(parseCursor(" 0 ")).toBe(0n);
-  });
-
-  it("is undefined without a cursor and null for anything malformed", () => {
-    expect(parseCursor(undefined)).toBeUndefined();
-    expect(parseCursor("")).toBeUndefined();
-    expect(parseCursor("abc")).toBeNull();
-    expect(parseCursor("1:2:3")).toBeNull();
-    expect(parseCursor("-5")).toBeNull();
-    expect(parseCursor("9223372036854775808")).toBeNull();
   });
 });

@@ -7,7 +7,8 @@ import { randomBytes } from "node:crypto";
 import type { FastifyInstance } from "fastify";
 import { createTestDatabase, type TestDatabase } from "../support/database.js";
 import { buildApp } from "../../src/http/app.js";
-import { EventHub } from "../../src/http/event-stream.js";
+import { EventHub } from "../../src/http/stream/hub.js";
+import { comparePositions, parseCursor, type Position } from "../../src/http/stream/position.js";
 import { openEventStream, type EventStreamClient, type ReceivedMessage } from "../../src/http/sse-client.js";
 import { API_KEY, AUTH, capturingLogger, endPayload, silentLog, testConfig, until } from "./support.js";
 
@@ -46,7 +47,7 @@ const setStatus = (eventId: string, status: string) =>
   database.pool.query("update parley.conversation_events set status = $2 where event_id = $1", [eventId, status]);
 
 const changes = (client: EventStreamClient) =>
-  client.messages.filter((message) => message.event === "message").map((message) => JSON.parse(message.data) as { event_id: string; status: string; change_seq: string; profile_id: string });
+  client.messages.filter((message) => message.event === "message").map((message) => JSON.parse(message.data) as { event_id: string; status: string; position: string; profile_id: string });
 
 const isChange = (eventId: string, status: string) => (message: ReceivedMessage) =>
   message.event === "message" && JSON.parse(message.data).event_id === eventId && JSON.parse(message.data).status === status;
@@ -58,7 +59,8 @@ describe("the live stream", () => {
     await end(endPayload({ profile_id: "user_live_b" }));
     await setStatus(mine.event_id, "PROCESSING");
     const processing = await client.waitFor(isChange(mine.event_id, "PROCESSING"));
-    expect(processing.id).toMatch(new RegExp(`^${mine.event_id}:\\d+$`));
+    expect(processing.id).toMatch(/^\d+-\d+$/);
+    expect(processing.id).toBe(JSON.parse(processing.data).position);
     expect(changes(client).map((change) => [change.event_id, change.status])).toEqual([
       [mine.event_id, "PENDING"], [mine.event_id, "PROCESSING"],
     ]);
@@ -93,8 +95,8 @@ describe("the live stream", () => {
     ]);
     const ready = resumed.messages.find((message) => message.event === "ready")!;
     expect(JSON.parse(ready.data)).toMatchObject({ resumed: 2 });
-    const seqs = changes(resumed).map((change) => BigInt(change.change_seq));
-    expect(seqs.every((seq) => seq > BigInt(cursor.split(":")[1]!))).toBe(true);
+    const from = parseCursor(cursor) as Position;
+    expect(changes(resumed).every((change) => comparePositions(parseCursor(change.position) as Position, from) > 0)).toBe(true);
 
     await setStatus(two.event_id, "PROCESSING");
     await resumed.waitFor(isChange(two.event_id, "PROCESSING"));
@@ -105,17 +107,25 @@ describe("the live stream", () => {
     expect(changes(byQuery).map((change) => change.event_id)).toEqual([one.event_id, two.event_id]);
   });
 
-  it("replays a long backlog in numeric change_seq order (10 after 9)", async () => {
+  it("replays a long backlog in log order, comparing positions as numbers", async () => {
     const ids = [];
     for (let i = 0; i < 12; i++) ids.push((await end(endPayload({ profile_id: "user_order" }))).event_id);
-    const client = await stream({ query: { profile_id: "user_order" }, lastEventId: "0" });
+    const client = await stream({ query: { profile_id: "user_order" }, lastEventId: "0-0" });
     expect(changes(client).map((change) => change.event_id)).toEqual(ids);
+  });
+
+  it("tells a client whose cursor predates the change log that it may have missed changes, and goes live", async () => {
+    const client = await stream({ query: { profile_id: "user_legacy" }, lastEventId: "12:345" });
+    const ready = client.messages.find((message) => message.event === "ready")!;
+    expect(JSON.parse(ready.data)).toMatchObject({ resumed: 0, expired: true });
+    const { event_id } = await end(endPayload({ profile_id: "user_legacy" }));
+    await client.waitFor(isChange(event_id, "PENDING"));
   });
 
   it("gives a fresh client its cursor in the ready message, so a reconnect before any change misses nothing", async () => {
     const client = await stream({ query: { profile_id: "user_fresh" } });
     const cursor = client.cursor;
-    expect(cursor).toMatch(/^\d+$/);
+    expect(cursor).toMatch(/^\d+-\d+$/);
     client.close();
     const missed = await end(endPayload({ profile_id: "user_fresh" }));
     const again = await stream({ query: { profile_id: "user_fresh" }, lastEventId: cursor });
@@ -155,10 +165,12 @@ describe("losing the LISTEN connection", () => {
 
   beforeAll(async () => {
     lossy = await createTestDatabase();
-    await lossy.pool.query(`create role ${role} login`);
+    // A password too: the embedded PostgreSQL (no DATABASE_URL) authenticates by password.
+    const password = randomBytes(12).toString("hex");
+    await lossy.pool.query(`create role ${role} login password '${password}'`);
     const listenUrl = new URL(lossy.url);
     listenUrl.username = role;
-    listenUrl.password = "";
+    listenUrl.password = password;
     // pg-listen gives up after 1 s here, so that both ways back are exercised.
     const hub = new EventHub({ connection: { connectionString: listenUrl.toString() }, db: lossy.db, log: logs.log, retryTimeoutMs: 1000 });
     lossyApp = buildApp({ pool: lossy.pool, log: silentLog, config: testConfig(), eventHub: hub });
@@ -210,7 +222,7 @@ describe("losing the LISTEN connection", () => {
     expect(changes(client).map((change) => [change.event_id, change.status])).toEqual([
       [before.event_id, "PENDING"], [missed[0]!.event_id, "PENDING"], [missed[1]!.event_id, "PENDING"], [before.event_id, "PROCESSING"],
     ]);
-    expect(logs.lines.some((line) => line.includes("replaying missed changes"))).toBe(true);
+    expect(logs.lines.some((line) => line.includes("reading what committed meanwhile"))).toBe(true);
 
     // And it is live again.
     const after = await end(endPayload({ profile_id: "user_lossy" }), url);

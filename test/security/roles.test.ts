@@ -22,22 +22,27 @@ const WRITE_FUNCTIONS = [
   "parley.start_conversation(jsonb)",
 ];
 const WORKER_FUNCTIONS = [
-  "parley._enqueue(bigint,timestamp with time zone)",
+  "parley.claim_events(text,integer,interval,bigint[])",
   "parley.close_idle_conversations(interval,integer)",
+  "parley.complete_events(text,jsonb)",
+  "parley.fail_events(text,jsonb)",
+  "parley.prune_event_changes(interval,integer)",
   "parley.release_dead_workers(interval)",
+  "parley.release_events(text,bigint[],bigint[])",
   "parley.requeue_stranded_events(integer)",
   "parley.retry_event(bigint)",
+  "parley.user_states(text[])",
 ];
-/** What src/worker does to each table; anything else must be refused. */
+const READER_FUNCTIONS = [
+  "parley.event_changes_after(xid8,bigint,integer,text,text,boolean)",
+  "parley.event_changes_expired(xid8,bigint)",
+  "parley.event_changes_head()",
+];
+/** What src/worker does to each table; anything else must be refused. Events and users change only through the state machine's functions. */
 const WORKER_TABLES: Record<string, string[]> = {
-  agent_candidates: ["INSERT", "SELECT", "UPDATE"],
   agent_catalog: ["SELECT"],
-  conversation_embeddings: ["INSERT", "SELECT", "UPDATE"],
-  conversation_events: ["SELECT", "UPDATE"],
-  conversations: ["SELECT"],
+  conversation_events: ["SELECT"],
   embedding_cache: ["INSERT", "SELECT"],
-  friendship_status: ["INSERT", "SELECT", "UPDATE"],
-  messages: ["SELECT"],
   pipeline_stats: ["SELECT"],
   worker_heartbeats: ["DELETE", "INSERT", "SELECT", "UPDATE"],
 };
@@ -144,7 +149,7 @@ describe("the catalog", () => {
       from pg_proc p where p.pronamespace = 'parley'::regnamespace order by 1`);
     expect(rows.filter((row) => row.app).map((row) => row.name)).toEqual([...WRITE_FUNCTIONS, ...bulk].sort());
     expect(rows.filter((row) => row.worker).map((row) => row.name)).toEqual(WORKER_FUNCTIONS);
-    expect(rows.filter((row) => row.reader).map((row) => row.name)).toEqual([]);
+    expect(rows.filter((row) => row.reader).map((row) => row.name)).toEqual(READER_FUNCTIONS);
     for (const name of [...WRITE_FUNCTIONS, ...bulk]) expect(functions.find((fn) => fn.name === name)?.secdef, name).toBe(true);
   });
 
@@ -211,7 +216,7 @@ describe("parley_reader", () => {
   it("cannot write, call a function, or see the queue", async () => {
     const statements = [
       ...tables.flatMap(writesTo),
-      ...functions.filter((fn) => !fn.returnsTrigger).map((fn) => fn.call),
+      ...functions.filter((fn) => !fn.returnsTrigger && !READER_FUNCTIONS.includes(fn.name)).map((fn) => fn.call),
       "select 1 from graphile_worker.jobs limit 1",
     ];
     expect(await as("parley_reader", (client) => leaks(client, statements))).toEqual([]);
@@ -244,15 +249,19 @@ describe("parley_worker", () => {
     const { rows: [who] } = await pool.query<{ user: string; superuser: string }>("select current_user as user, current_setting('is_superuser') as superuser");
     expect(who).toEqual({ user: login, superuser: "off" });
 
-    // Fails the first call that carries the marker: the retry path schedules
-    // its job with parley._enqueue in the worker's own transaction.
+    // Fails the first attempt of the event that carries the marker (its
+    // batch's call and the worker's call for that event alone, a moment
+    // later), so that the retry path runs as the worker's role.
     let failures = 0;
+    let firstFailure: number | undefined;
     const hashing = new HashingEmbedder();
     const embedder: Embedder = {
       model: hashing.model,
       dimension: hashing.dimension,
       async embed(texts) {
-        if (failures === 0 && texts.some((text) => text.includes("fail once"))) {
+        const marked = texts.some((text) => text.includes("fail once"));
+        if (marked && (firstFailure === undefined || Date.now() - firstFailure < 300)) {
+          firstFailure ??= Date.now();
           failures++;
           throw new EmbeddingError("injected failure", { retryable: true });
         }
@@ -294,7 +303,7 @@ describe("parley_worker", () => {
     expect(closedIdle && attempts[closedIdle.event_id]).toBe(1);
     expect(attempts[plain]).toBe(1);
     expect(attempts[flaky]).toBe(2);
-    expect(failures).toBe(1);
+    expect(failures).toBeGreaterThanOrEqual(1);
     const heartbeats = await db.selectFrom("parley.worker_heartbeats").select("worker_id").execute();
     expect(heartbeats.map((row) => row.worker_id)).toContain(await worker.workerId);
   });
@@ -307,6 +316,8 @@ describe("parley_worker", () => {
       "delete from parley.conversation_events where false",
       "insert into parley.conversation_events default values",
       "delete from parley.friendship_status where false",
+      "update parley.conversation_events set status = status where false",
+      "update parley.friendship_status set friendship_score = friendship_score where false",
       "update parley.embedding_cache set model = model where false",
       "update graphile_worker.migrations set id = id where false",
       "select parley.end_conversation('{}')",

@@ -228,6 +228,35 @@ describe("parley.end_conversations", () => {
     expect(await jobsFor(ids)).toBe(2);
   });
 
+  // The drift this once had: the bulk path ended a live conversation under
+  // its old bot where end_conversation refused the changed one. Both now end
+  // a stored conversation through one function (sql/_end_existing_conversation.sql).
+  describe("rejects for a live conversation exactly what end_conversation rejects", () => {
+    const changes: Array<[string, (payload: ReturnType<typeof conversationPayload>) => Record<string, unknown>]> = [
+      ["bot_type", (payload) => ({ ...payload, bot_type: "GAME_ACTIVITY" })],
+      ["bot_id", (payload) => ({ ...payload, bot_id: "game_movie_quiz" })],
+      ["bot_name", (payload) => ({ ...payload, bot_name: "Another Name" })],
+      ["profile_id", (payload) => ({ ...payload, profile_id: uniqueId("someone_else") })],
+      ["end_time", (payload) => ({ ...payload, end_time: "2000-01-01T00:00:00Z", start_time: "1999-01-01T00:00:00Z" })],
+    ];
+    for (const [field, change] of changes) {
+      it(field, async () => {
+        const live = conversationPayload({ bot_name: "Movie Preference Talk" });
+        await database.pool.query("select parley.start_conversation($1)", [JSON.stringify({
+          conversation_id: live.conversation_id, profile_id: live.profile_id, bot_type: live.bot_type, bot_id: live.bot_id,
+          bot_name: live.bot_name, start_time: live.start_time,
+        })]);
+        const before = await tableCounts(database.db);
+        const single = await rejection(endConversation(database.pool, change(live)));
+        const bulk = await rejection(endConversations([conversationPayload(), change(live)]));
+        expect(single).toMatchObject({ code: "22023", column: field });
+        expect(bulk).toMatchObject({ code: "22023", column: `payloads[1].${field}` });
+        expect(bulk.message).toBe(`payloads[1].${single.message}`);
+        expect(await tableCounts(database.db)).toEqual(before);
+      });
+    }
+  });
+
   it("queues the whole batch with one enqueue (one NOTIFY for all its jobs)", async () => {
     const listener = new pg.Client({ connectionString: database.url });
     await listener.connect();

@@ -42,7 +42,7 @@ export function conversationPayload(overrides: Record<string, unknown> = {}) {
 }
 
 // JSON.stringify: node-pg would send a JS array as a PostgreSQL array literal.
-export async function endConversation(pool: pg.Pool, payload: unknown): Promise<string> {
+export async function endConversation(pool: Pick<pg.Pool | pg.PoolClient, "query">, payload: unknown): Promise<string> {
   const { rows } = await pool.query<{ event_id: string }>("select parley.end_conversation($1) as event_id", [JSON.stringify(payload)]);
   return rows[0]!.event_id;
 }

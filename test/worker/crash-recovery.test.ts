@@ -26,7 +26,7 @@ it("a worker killed with SIGKILL mid-job has its event PROCESSED by another work
   });
   try {
     const [ready] = await once(doomed.stdout!, "data");
-    expect(String(ready)).toMatch(/^ready pool-/);
+    expect(String(ready)).toMatch(/^ready [^:\s]+:\d+:[0-9a-f]+\n$/);
 
     const eventId = await endConversation(database.pool, conversationPayload());
     const held = await waitForStatus(database.db, eventId, "PROCESSING", 15_000);

@@ -8,7 +8,7 @@ import {
   conversationPayload, endConversation, eventRow, testConfig, uniqueId, waitFor, waitForStatus,
 } from "../support/fixtures.js";
 import { createProcessingContext, CRONTAB, startWorker, type RunningWorker } from "../../src/worker/runner.js";
-import { processConversation } from "../../src/worker/process-conversation.js";
+import { processDueEvents, type Outcome, type ProcessingContext } from "../../src/worker/process-batch.js";
 import { EmbeddingError, type Embedder } from "../../src/pipeline/embed/embedder.js";
 import { HashingEmbedder } from "../../src/pipeline/embed/hashing.js";
 import { parseCrontab } from "graphile-worker";
@@ -43,6 +43,17 @@ class FailingEmbedder implements Embedder {
     this.calls++;
     throw new EmbeddingError("provider unavailable", { retryable: true });
   }
+}
+
+/** One delivery of an event's job, as a worker handles it: claim it (and nothing else) and process it. */
+async function processConversation(eventId: string, context: ProcessingContext): Promise<Outcome | "blocked"> {
+  const { outcomes, blocked } = await processDueEvents(context, [eventId]);
+  return outcomes.get(eventId) ?? (blocked.includes(eventId) ? "blocked" : "not_due");
+}
+
+/** A processing context that claims one event at a time, so that each call handles exactly the event asked for. */
+function singleEventContext(env: Record<string, string> = {}, embedder?: Embedder) {
+  return createProcessingContext({ config: testConfig({ PARLEY_BATCH_SIZE: "1", ...env }), pool: database.pool, log, ...(embedder ? { embedder } : {}) });
 }
 
 async function friendshipScore(profileId: string): Promise<number | undefined> {
@@ -110,7 +121,7 @@ describe("processing", () => {
 
 describe("exactly once in effect", () => {
   it("a job run twice changes friendship_status once", async () => {
-    const context = createProcessingContext({ config: testConfig(), db: database.db, log });
+    const context = singleEventContext();
     const profileId = uniqueId("user");
     const eventId = await endConversation(database.pool, conversationPayload({ profile_id: profileId }));
 
@@ -122,15 +133,16 @@ describe("exactly once in effect", () => {
   });
 
   it("a job run twice concurrently changes friendship_status once", async () => {
-    const context = createProcessingContext({ config: testConfig(), db: database.db, log });
+    const context = singleEventContext();
     const profileId = uniqueId("user");
     const eventId = await endConversation(database.pool, conversationPayload({ profile_id: profileId }));
 
-    // Both deliveries claim the event before either applies it.
+    // Both deliveries ask at once; one claim takes the event, the other finds it taken.
     const outcomes = await Promise.all([processConversation(eventId, context), processConversation(eventId, context)]);
-    expect(outcomes.sort()).toEqual(["already_done", "processed"]);
+    expect(outcomes.filter((outcome) => outcome === "processed")).toHaveLength(1);
+    expect(outcomes.filter((outcome) => outcome !== "processed")[0]).toMatch(/^(blocked|not_due)$/);
     const event = await eventRow(database.db, eventId);
-    expect(event.attempt_count).toBe(2);
+    expect(event.attempt_count).toBe(1);
     expect(await friendshipScore(profileId)).toBe(Number(event.friendship_score_change));
     const status = await database.db.selectFrom("parley.friendship_status").select("conversation_count")
       .where("profile_id", "=", profileId).executeTakeFirstOrThrow();
@@ -163,7 +175,7 @@ describe("exactly once in effect", () => {
 describe("failures", () => {
   it("retries follow the default schedule (30 s, 5 min, 30 min, 2 h) and end FAILED after 5 attempts", async () => {
     const embedder = new FailingEmbedder();
-    const context = createProcessingContext({ config: testConfig(), db: database.db, log, embedder });
+    const context = singleEventContext({}, embedder);
     const eventId = await endConversation(database.pool, conversationPayload());
     const expectedDelays = [30, 300, 1800, 7200];
 
@@ -199,7 +211,7 @@ describe("failures", () => {
   });
 
   it("an error retrying cannot fix fails at once", async () => {
-    const context = createProcessingContext({ config: testConfig(), db: database.db, log });
+    const context = singleEventContext();
     const eventId = await endConversation(database.pool, conversationPayload({ conversation_log: [] }));
     expect(await processConversation(eventId, context)).toBe("failed");
     expect(await eventRow(database.db, eventId)).toMatchObject({
@@ -217,7 +229,7 @@ describe("failures", () => {
   });
 
   it("a FAILED event put back with parley.retry_event is processed", async () => {
-    const context = createProcessingContext({ config: testConfig({ PARLEY_MAX_ATTEMPTS: "1" }), db: database.db, log, embedder: new FailingEmbedder() });
+    const context = singleEventContext({ PARLEY_MAX_ATTEMPTS: "1" }, new FailingEmbedder());
     const eventId = await endConversation(database.pool, conversationPayload());
     expect(await processConversation(eventId, context)).toBe("failed");
     await database.pool.query("select parley.retry_event($1)", [eventId]);
@@ -226,7 +238,7 @@ describe("failures", () => {
   });
 
   it("attempts that never finish (a worker killed each time) still end FAILED", async () => {
-    const context = createProcessingContext({ config: testConfig(), db: database.db, log });
+    const context = singleEventContext();
     const eventId = await endConversation(database.pool, conversationPayload());
     await database.pool.query("update parley.conversation_events set status = 'PROCESSING', attempt_count = 5 where event_id = $1", [eventId]);
     expect(await processConversation(eventId, context)).toBe("failed");
@@ -237,7 +249,7 @@ describe("failures", () => {
 describe("cron tasks", () => {
   it("the reconciler and the idle closer run every minute", () => {
     const items = parseCrontab(CRONTAB);
-    expect(items.map((item) => item.task).sort()).toEqual(["close_idle_conversations", "reconcile_events"]);
+    expect(items.map((item) => item.task).sort()).toEqual(["close_idle_conversations", "prune_event_changes", "reconcile_events"]);
     for (const item of items) expect(item.match).toBeTypeOf("function");
     expect(CRONTAB).toMatch(/^\* \* \* \* \* reconcile_events/m);
     expect(CRONTAB).toMatch(/^\* \* \* \* \* close_idle_conversations/m);

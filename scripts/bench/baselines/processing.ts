@@ -1,12 +1,12 @@
-// The baselines process conversations with Parley's own task code
-// (processConversation, same embedder, same cache, same scoring), built the
-// way src/worker/runner.ts builds it. Only how a conversation reaches the
-// processing differs between designs, which is what the bench compares.
+// The baselines process conversations with Parley's own processing code
+// (the same claim, embedder, cache, scoring and apply), built the way
+// src/worker/runner.ts builds it, one conversation at a time as each design
+// hands it over. Only how a conversation reaches the processing differs
+// between designs, which is what the bench compares.
 import type pg from "pg";
 import { pino } from "pino";
 import { parseConfig } from "../../../src/config.js";
-import { createDb } from "../../../src/db/pool.js";
-import { processConversation } from "../../../src/worker/process-conversation.js";
+import { processDueEvents } from "../../../src/worker/process-batch.js";
 import { createProcessingContext } from "../../../src/worker/runner.js";
 
 export interface Processor {
@@ -15,11 +15,12 @@ export interface Processor {
 }
 
 export function createProcessor(pool: pg.Pool, embedderName: "hashing" | "local"): Processor {
-  const config = parseConfig({ PARLEY_EMBEDDER: embedderName });
-  const context = createProcessingContext({ config, db: createDb(pool), log: pino({ level: "silent" }) });
+  // A batch of one: the claim takes the conversation asked for and nothing else.
+  const config = parseConfig({ PARLEY_EMBEDDER: embedderName, PARLEY_BATCH_SIZE: "1" });
+  const context = createProcessingContext({ config, pool, log: pino({ level: "silent" }) });
   return {
     async process(eventId) {
-      await processConversation(eventId, context);
+      await processDueEvents(context, [eventId]);
     },
     close: () => context.embedder.close(),
   };

@@ -3,7 +3,7 @@ import type pg from "pg";
 import type { FastifyBaseLogger, FastifyRequest } from "fastify";
 import type { Config } from "../../config.js";
 import type { Db } from "../../db/pool.js";
-import type { EventHub } from "../event-stream.js";
+import type { EventHub } from "../stream/hub.js";
 
 export interface RouteContext {
   pool: pg.Pool;

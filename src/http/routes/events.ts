@@ -1,22 +1,24 @@
 // Events: retrying a FAILED one, and the live stream of status changes.
 //
 // GET /v1/events/stream (Server-Sent Events). Each message is one change:
-//   id: <event_id>:<change_seq>
-//   data: {"event_id","conversation_id","profile_id","status","change_seq"}
-// A first `ready` message (id: <change_seq>) says the stream is live and sets
+//   id: <txid>-<change_id>
+//   data: {"event_id","conversation_id","profile_id","status","position"}
+// A first `ready` message (id: a position) says the stream is live and sets
 // the client's cursor even before any change arrives. A client that
 // reconnects with Last-Event-ID first gets every event that changed after
-// that cursor (in its current state: a resumed client sees the latest status
-// of each, not every status it passed through), then the live changes; none
-// is missed and none repeated. Order: change_seq, which is commit order.
+// that cursor (at its latest change: a resumed client sees where each event
+// stands, not every status it passed through), then the live changes; none
+// is missed and none repeated. Order: the change log's (src/http/stream/).
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import type { ServerResponse } from "node:http";
 import { retryEvent } from "../../ingest/client.js";
 import { ParleyError } from "../../ingest/errors.js";
-import { eventChangeSchema, readChanges, readHighWater, StreamCursor, type EventChange, type StreamFilter } from "../event-stream.js";
 import { readEventStatus } from "../queries.js";
 import { errorResponses, eventParams, retriedSchema, streamQuery } from "../schemas.js";
-import { formatSseComment, formatSseMessage, parseCursor } from "../sse.js";
+import { formatSseComment, formatSseMessage } from "../sse.js";
+import { eventChangeSchema, isExpired, readChanges, readHead, type PositionedChange, type StreamFilter } from "../stream/changes.js";
+import { StreamCursor } from "../stream/cursor.js";
+import { formatPosition, maxPosition, parseCursor, type Position } from "../stream/position.js";
 import { bindLog, type RouteContext } from "./context.js";
 
 const BACKLOG_PAGE = 500;
@@ -55,9 +57,10 @@ export const eventRoutes: FastifyPluginAsyncZod<RouteContext> = async (app, cont
       tags: ["events"],
       summary: "Server-Sent Events: each event's status change as it commits",
       description: [
-        "Filter with profile_id (or user_id) and conversation_id. Each message has id <event_id>:<change_seq>",
-        "and data EventChange. Reconnect with Last-Event-ID to get, first, the current state of every event",
-        "that changed after it, then the live changes. A `ready` message (id <change_seq>) marks the stream live.",
+        "Filter with profile_id (or user_id) and conversation_id. Each message has id <txid>-<change_id> (its position)",
+        "and data EventChange. Reconnect with Last-Event-ID to get, first, the latest change of every event",
+        "that changed after it, then the live changes. A `ready` message (id: a position) marks the stream live;",
+        "its data says how many changes were resumed and whether the cursor had expired (retention pruned changes after it).",
         "Comment lines keep the connection alive every 15 s.",
       ].join(" "),
       querystring: streamQuery,
@@ -73,9 +76,10 @@ export const eventRoutes: FastifyPluginAsyncZod<RouteContext> = async (app, cont
     }
     const filter: StreamFilter = { profileId: query.profile_id ?? query.user_id, conversationId: query.conversation_id };
     const header = request.headers["last-event-id"];
-    const resumeFrom = parseCursor(typeof header === "string" && header.trim() !== "" ? header : query.last_event_id);
+    const cursorText = typeof header === "string" && header.trim() !== "" ? header : query.last_event_id;
+    const resumeFrom = parseCursor(cursorText);
     if (resumeFrom === null) {
-      throw new ParleyError("invalid_payload", "Last-Event-ID: must be <event_id>:<change_seq> or <change_seq> as this stream sent it", "Last-Event-ID");
+      throw new ParleyError("invalid_payload", "Last-Event-ID: must be a position <txid>-<change_id> as this stream sent it", "Last-Event-ID");
     }
 
     try {
@@ -85,8 +89,8 @@ export const eventRoutes: FastifyPluginAsyncZod<RouteContext> = async (app, cont
     }
 
     const response = reply.raw;
-    const send = (change: EventChange) => {
-      write(formatSseMessage({ id: `${change.event_id}:${change.change_seq}`, data: JSON.stringify(change) }));
+    const send = (item: PositionedChange) => {
+      write(formatSseMessage({ id: item.change.position, data: JSON.stringify(item.change) }));
     };
     const write = (text: string) => {
       if (response.writableEnded || response.destroyed) return;
@@ -96,10 +100,26 @@ export const eventRoutes: FastifyPluginAsyncZod<RouteContext> = async (app, cont
         response.destroy();
       }
     };
-    const cursor = new StreamCursor(filter, resumeFrom ?? 0n, send);
-    // Listen before reading the table: a change that commits in between is
+    // A fresh client, and one whose cursor predates the change log, start at
+    // the log's head; the others where they left off.
+    let start: Position;
+    let expired = false;
+    try {
+      const head = await readHead(db);
+      if (resumeFrom === undefined || resumeFrom === "legacy") {
+        start = head;
+        expired = resumeFrom === "legacy";
+      } else {
+        start = resumeFrom;
+        expired = await isExpired(db, resumeFrom);
+      }
+    } catch (error) {
+      throw new ParleyError("database_unavailable", "the event stream cannot read the database; retry shortly", undefined, { cause: error });
+    }
+    const cursor = new StreamCursor(filter, start, send);
+    // Listen before reading the log: a change that commits in between is
     // then both read and heard, and the cursor sends it once.
-    const unsubscribe = hub.subscribe((change) => cursor.offer(change));
+    const unsubscribe = hub.subscribe((item) => cursor.offer(item));
     let heartbeat: NodeJS.Timeout | undefined;
     let closed = false;
     // Registered before the first await: a client gone by then must not leave
@@ -109,14 +129,12 @@ export const eventRoutes: FastifyPluginAsyncZod<RouteContext> = async (app, cont
       clearInterval(heartbeat);
       unsubscribe();
       open.delete(response);
-      request.log.info({ cursor: cursor.position.toString() }, "event stream closed");
+      request.log.info({ cursor: formatPosition(cursor.position) }, "event stream closed");
     });
 
-    let firstPage: EventChange[] = [];
-    let highWater = 0n;
+    let firstPage: PositionedChange[];
     try {
-      if (resumeFrom !== undefined) firstPage = await readChanges(db, resumeFrom, filter, BACKLOG_PAGE);
-      else highWater = await readHighWater(db);
+      firstPage = (await readChanges(db, start, filter, BACKLOG_PAGE, true)).changes;
     } catch (error) {
       unsubscribe();
       throw error;
@@ -139,9 +157,9 @@ export const eventRoutes: FastifyPluginAsyncZod<RouteContext> = async (app, cont
 
     let resumed = 0;
     try {
-      for (let page = firstPage; ; page = await readChanges(db, cursor.position, filter, BACKLOG_PAGE)) {
+      for (let page = firstPage; ; page = (await readChanges(db, cursor.position, filter, BACKLOG_PAGE, true)).changes) {
         if (closed) return;
-        for (const change of page) cursor.deliver(change);
+        for (const item of page) cursor.deliver(item);
         resumed += page.length;
         if (page.length < BACKLOG_PAGE) break;
       }
@@ -151,10 +169,10 @@ export const eventRoutes: FastifyPluginAsyncZod<RouteContext> = async (app, cont
       response.end();
       return;
     }
-    const position = (cursor.position > highWater ? cursor.position : highWater).toString();
-    write(formatSseMessage({ id: position, event: "ready", data: JSON.stringify({ cursor: position, resumed }) }));
+    const position = formatPosition(maxPosition(cursor.position, start));
+    write(formatSseMessage({ id: position, event: "ready", data: JSON.stringify({ cursor: position, resumed, expired }) }));
     // Live changes heard meanwhile go out now, those the backlog covered skipped.
-    cursor.goLive(highWater);
-    request.log.info({ filter, resumed_from: resumeFrom?.toString(), resumed, cursor: position }, "event stream opened");
+    cursor.goLive();
+    request.log.info({ filter, resumed_from: cursorText, resumed, expired, cursor: position }, "event stream opened");
   });
 };

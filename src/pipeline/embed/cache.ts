@@ -72,6 +72,20 @@ export class CachedEmbedder implements Embedder {
   }
 
   async embed(texts: readonly string[]): Promise<Float32Array[]> {
+    return (await this.run(texts, true)).vectors;
+  }
+
+  /**
+   * Like `embed`, but vectors the inner embedder made are not written to the store: they come
+   * back in `unstored` for the caller to write in its own transaction (the worker writes them
+   * with the results of the conversations they came from, and only if those still exist).
+   */
+  async embedUnstored(texts: readonly string[]): Promise<{ vectors: Float32Array[]; unstored: Map<string, Float32Array> }> {
+    return this.run(texts, false);
+  }
+
+  private async run(texts: readonly string[], persist: boolean): Promise<{ vectors: Float32Array[]; unstored: Map<string, Float32Array> }> {
+    const unstored = new Map<string, Float32Array>();
     const out = new Array<Float32Array>(texts.length);
     const groups = new Map<string, Pending>();
     texts.forEach((text, i) => {
@@ -102,7 +116,7 @@ export class CachedEmbedder implements Embedder {
 
     let embedded = 0;
     if (missing.size > 0) {
-      const work = this.fetch(missing);
+      const work = this.fetch(missing, persist);
       for (const key of missing.keys()) {
         const vector = work.then(({ vectors }) => vectors.get(key)!);
         // Concurrent callers may await this; if none does, a failure must not
@@ -111,8 +125,9 @@ export class CachedEmbedder implements Embedder {
         this.inFlight.set(key, vector);
       }
       try {
-        const { vectors, count } = await work;
+        const { vectors, count, fresh } = await work;
         embedded = count;
+        for (const [hash, vector] of fresh) unstored.set(hash, vector);
         for (const [key, group] of missing) {
           const vector = vectors.get(key)!;
           for (const i of group.indices) out[i] = vector;
@@ -124,7 +139,7 @@ export class CachedEmbedder implements Embedder {
 
     await Promise.all(waits);
     this.hits += texts.length - embedded;
-    return out;
+    return { vectors: out, unstored: this.store === undefined ? new Map() : unstored };
   }
 
   async close(): Promise<void> {
@@ -135,8 +150,12 @@ export class CachedEmbedder implements Embedder {
    * Finds or makes the vectors of `groups`, fills the store and memory, and says how
    * many texts went to the inner embedder.
    */
-  private async fetch(groups: Map<string, Pending>): Promise<{ vectors: Map<string, Float32Array>; count: number }> {
+  private async fetch(
+    groups: Map<string, Pending>,
+    persist: boolean,
+  ): Promise<{ vectors: Map<string, Float32Array>; count: number; fresh: Map<string, Float32Array> }> {
     const found = new Map<string, Float32Array>();
+    const fresh = new Map<string, Float32Array>();
     let toEmbed = [...groups];
 
     if (this.store !== undefined) {
@@ -166,12 +185,13 @@ export class CachedEmbedder implements Embedder {
       this.onEmbed?.(seconds, toEmbed.length);
 
       const entries = toEmbed.map(([, group], j) => ({ hash: group.hash, vector: vectors[j]! }));
-      if (this.store !== undefined) await this.store.put(this.model, entries);
+      if (this.store !== undefined && persist) await this.store.put(this.model, entries);
+      else for (const entry of entries) fresh.set(entry.hash.toString("hex"), entry.vector);
       toEmbed.forEach(([key], j) => {
         found.set(key, entries[j]!.vector);
         this.memory.set(key, entries[j]!.vector);
       });
     }
-    return { vectors: found, count: toEmbed.length };
+    return { vectors: found, count: toEmbed.length, fresh };
   }
 }

@@ -24,13 +24,15 @@ export interface EmbedderSettings {
   openai?: { baseUrl?: string | undefined; apiKey?: string | undefined; model?: string | undefined };
   timeoutMs?: number | undefined;
   dimension?: number | undefined;
+  /** Texts per request to a remote provider. */
+  batchSize?: number | undefined;
 }
 
 const providers: Record<EmbedderName, (settings: EmbedderSettings) => Embedder> = {
   local: () => new LocalEmbedder(),
   hashing: () => new HashingEmbedder(),
-  ollama: ({ ollama, timeoutMs, dimension }) => new OllamaEmbedder({ ...ollama, timeoutMs, dimension }),
-  openai: ({ openai, timeoutMs, dimension }) => new OpenAIEmbedder({ ...openai, timeoutMs, dimension }),
+  ollama: ({ ollama, timeoutMs, dimension, batchSize }) => new OllamaEmbedder({ ...ollama, timeoutMs, dimension, batchSize }),
+  openai: ({ openai, timeoutMs, dimension, batchSize }) => new OpenAIEmbedder({ ...openai, timeoutMs, dimension, batchSize }),
 };
 
 /** A new embedder of the given kind; throws on a name not in EMBEDDER_NAMES. */
