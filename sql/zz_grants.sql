@@ -27,13 +27,27 @@ to parley_app;
 
 grant execute on function parley.end_conversations(jsonb) to parley_app;
 
--- parley_reader: reads every table and view (pipeline_stats included), and
--- the change log in the order the live stream reads it.
+-- A user's memory and data: search and export read, forget deletes.
+grant execute on function
+  parley.search_conversations(text, text, integer, real[], jsonb),
+  parley.export_user(text),
+  parley.export_user_profile(text),
+  parley.export_user_conversations(text, text, integer),
+  parley.forget_user(text)
+to parley_app;
+
+-- parley_reader: reads every table and view (pipeline_stats included), the
+-- change log in the order the live stream reads it, and searches and exports
+-- a user's data.
 grant select on all tables in schema parley to parley_reader;
 grant execute on function
   parley.event_changes_head(),
   parley.event_changes_after(xid8, bigint, integer, text, text, boolean),
-  parley.event_changes_expired(xid8, bigint)
+  parley.event_changes_expired(xid8, bigint),
+  parley.search_conversations(text, text, integer, real[], jsonb),
+  parley.export_user(text),
+  parley.export_user_profile(text),
+  parley.export_user_conversations(text, text, integer)
 to parley_reader;
 
 -- parley_worker: exactly what src/worker touches. Every change to an event
@@ -53,7 +67,9 @@ grant execute on function
   parley.close_idle_conversations(interval, integer),
   parley.release_dead_workers(interval),
   parley.prune_event_changes(interval, integer),
-  parley.retry_event(bigint)
+  parley.retry_event(bigint),
+  -- The apply_retention cron task.
+  parley.apply_retention(interval, integer)
 to parley_worker;
 
 -- graphile-worker runs its queue with the worker's role: it takes, completes,
