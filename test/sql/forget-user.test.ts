@@ -1,0 +1,221 @@
+// parley.forget_user: everything about one user goes, in the caller's
+// transaction, and nothing of anyone else's.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DatabaseError } from "pg";
+import type pg from "pg";
+import { createTestDatabase, type TestDatabase } from "../support/database.js";
+import { uniqueId, waitFor } from "../support/fixtures.js";
+import {
+  contentHashHex, endConversations, processEvents, rowsMentioning, type SeededConversation,
+} from "../support/user-data.js";
+
+let database: TestDatabase;
+beforeAll(async () => {
+  database = await createTestDatabase();
+});
+afterAll(async () => {
+  await database?.drop();
+});
+
+interface SeededUser {
+  profileId: string;
+  conversations: SeededConversation[];
+  liveConversationId: string;
+}
+
+/**
+ * A user with two processed conversations (state, candidates, vectors, cached
+ * vectors), one still PENDING with its job, and a live one; every text carries
+ * `tag`, so each user's texts are their own.
+ */
+async function seedUser(profileId: string, tag: string): Promise<SeededUser> {
+  const conversations = await endConversations(database.pool, profileId, [
+    [`I watched Dune twice ${tag}`, `What did you like about it ${tag}?`],
+    [`My cat sleeps all day ${tag}`, `Cats are great ${tag}`],
+    [`Still waiting to be processed ${tag}`],
+  ]);
+  await processEvents(database.db, conversations.slice(0, 2).map((c) => c.eventId));
+  const { rows } = await database.pool.query<{ id: string }>(
+    "select parley.start_conversation($1) as id", [JSON.stringify({ profile_id: profileId, bot_type: "TALK", bot_id: "talk_music_taste" })]);
+  const liveConversationId = rows[0]!.id;
+  await database.pool.query("select parley.append_messages($1, $2)", [liveConversationId, JSON.stringify([{ role: "user", content: `live words ${tag}` }])]);
+  return { profileId, conversations, liveConversationId };
+}
+
+function needlesOf(user: SeededUser): string[] {
+  return [
+    user.profileId,
+    user.liveConversationId,
+    ...user.conversations.flatMap((c) => [c.conversationId, `parley:event:${c.eventId}`, ...c.texts, contentHashHex(c.texts[0]!)]),
+  ];
+}
+
+async function forget(client: pg.Pool | pg.PoolClient, profileId: string): Promise<Record<string, number>> {
+  const { rows } = await client.query<{ counts: Record<string, number> }>("select parley.forget_user($1) as counts", [profileId]);
+  return rows[0]!.counts;
+}
+
+async function jobsOfEvents(eventIds: string[]): Promise<number> {
+  const { rows } = await database.pool.query<{ n: number }>(
+    "select count(*)::int as n from graphile_worker._private_jobs where payload ->> 'event_id' = any($1::text[])", [eventIds]);
+  return rows[0]!.n;
+}
+
+async function exportOf(profileId: string): Promise<unknown> {
+  const { rows } = await database.pool.query<{ doc: unknown }>("select parley.export_user($1) as doc", [profileId]);
+  return rows[0]!.doc;
+}
+
+async function cachedHashes(texts: string[]): Promise<number> {
+  const { rows } = await database.pool.query<{ n: number }>(
+    "select count(*)::int as n from parley.embedding_cache where encode(content_hash, 'hex') = any($1)", [texts.map(contentHashHex)]);
+  return rows[0]!.n;
+}
+
+describe("parley.forget_user", () => {
+  it("leaves no row in any table of parley or graphile_worker that mentions the user, their ids or their texts", async () => {
+    const user = await seedUser(uniqueId("forget"), uniqueId("t"));
+    // processEvents ran the handler without graphile-worker: all three jobs are still queued.
+    expect(await jobsOfEvents(user.conversations.map((c) => c.eventId))).toBe(3);
+    expect(await cachedHashes(user.conversations[0]!.texts)).toBe(2);
+    expect((await rowsMentioning(database.pool, needlesOf(user))).length).toBeGreaterThan(0);
+
+    const counts = await forget(database.pool, user.profileId);
+
+    expect(counts).toEqual({
+      conversations: 4, messages: 2 + 2 + 1 + 1, events: 3, embeddings: 2, cached_embeddings: 4, jobs: 3,
+      friendship_status: 1, agent_candidates: 1,
+    });
+    expect(await rowsMentioning(database.pool, needlesOf(user))).toEqual([]);
+    expect(await jobsOfEvents(user.conversations.map((c) => c.eventId))).toBe(0);
+  });
+
+  it("touches nothing of other users, also when their ids are LIKE patterns of each other", async () => {
+    // "a_b" and "a%b" as LIKE patterns match all of these; "a\b" is an escape in a pattern.
+    const ids = ["a_b", "a%b", "axb", "a\\b", "aXYb", "a_b_", "%"];
+    const users = new Map<string, SeededUser>();
+    for (const id of ids) users.set(id, await seedUser(id, uniqueId("t")));
+    const before = new Map<string, unknown>();
+    for (const id of ids) before.set(id, { export: await exportOf(id), jobs: await jobsOfEvents(users.get(id)!.conversations.map((c) => c.eventId)) });
+
+    const forgotten: string[] = [];
+    for (const gone of ["a%b", "a_b", "%"]) {
+      const counts = await forget(database.pool, gone);
+      forgotten.push(gone);
+      expect(counts.conversations, gone).toBe(4);
+      expect(await exportOf(gone)).toEqual({ profile_id: gone, friendship_status: null, agent_candidates: null, conversations: [] });
+      // Ids and texts are unique to each user; a profile id like "a_b" is a substring of "a_b_", so it is checked above instead.
+      expect(await rowsMentioning(database.pool, needlesOf(users.get(gone)!).filter((needle) => needle !== gone))).toEqual([]);
+      for (const id of ids.filter((candidate) => !forgotten.includes(candidate))) {
+        const user = users.get(id)!;
+        expect({ export: await exportOf(id), jobs: await jobsOfEvents(user.conversations.map((c) => c.eventId)) }, `${id} after forgetting ${gone}`)
+          .toEqual(before.get(id));
+        expect(await cachedHashes(user.conversations.flatMap((c) => c.texts.slice(0, 2))), id).toBe(4);
+      }
+    }
+  });
+
+  it("forgetting an unknown user returns zero counts and changes nothing", async () => {
+    const counts = await forget(database.pool, uniqueId("nobody"));
+    expect(counts).toEqual({
+      conversations: 0, messages: 0, events: 0, embeddings: 0, cached_embeddings: 0, jobs: 0, friendship_status: 0, agent_candidates: 0,
+    });
+  });
+
+  it("runs in the caller's transaction: rolled back, everything is still there", async () => {
+    const user = await seedUser(uniqueId("rollback"), uniqueId("t"));
+    const before = await exportOf(user.profileId);
+    const client = await database.pool.connect();
+    try {
+      await client.query("begin");
+      expect((await forget(client, user.profileId)).conversations).toBe(4);
+      await client.query("rollback");
+    } finally {
+      client.release();
+    }
+    expect(await exportOf(user.profileId)).toEqual(before);
+  });
+
+  it("deletes a running job and the keyless copy graphile-worker leaves when a running job is replaced", async () => {
+    const profileId = uniqueId("jobs");
+    const [conversation] = await endConversations(database.pool, profileId, [["a job is running for this one"]]);
+    const key = `parley:event:${conversation!.eventId}`;
+    // A worker holds the job; a re-queue (add_job with the same key) then
+    // clears the running job's key and adds a fresh one.
+    await database.pool.query("update graphile_worker._private_jobs set locked_at = now(), locked_by = 'worker-x' where key = $1", [key]);
+    await database.pool.query("select parley._enqueue($1, null)", [conversation!.eventId]);
+    expect(await jobsOfEvents([conversation!.eventId])).toBe(2);
+
+    expect((await forget(database.pool, profileId)).jobs).toBe(2);
+    expect(await jobsOfEvents([conversation!.eventId])).toBe(0);
+  });
+
+  it("rejects a missing profile_id with 22023 naming it", async () => {
+    for (const bad of [null, ""]) {
+      const error = await database.pool.query("select parley.forget_user($1)", [bad]).catch((failure: unknown) => failure);
+      expect(error).toBeInstanceOf(DatabaseError);
+      expect(error).toMatchObject({ code: "22023", column: "profile_id" });
+    }
+  });
+});
+
+describe("forget_user and a worker applying one of the user's events (lock order)", () => {
+  async function backendWaitingOnLock(pid: number): Promise<boolean> {
+    const { rows } = await database.pool.query<{ waiting: boolean }>(
+      "select wait_event_type = 'Lock' as waiting from pg_stat_activity where pid = $1", [pid]);
+    return rows[0]?.waiting === true;
+  }
+
+  it("a worker that locked the event first finishes; forget waits, then removes what it wrote", async () => {
+    const profileId = uniqueId("race");
+    const [conversation] = await endConversations(database.pool, profileId, [["a worker is applying this one right now"]]);
+    const worker = await database.pool.connect();
+    const forgetter = await database.pool.connect();
+    try {
+      // The worker's apply transaction: event row first, then the user's rows.
+      await worker.query("begin");
+      await worker.query("select status from parley.conversation_events where event_id = $1 for update", [conversation!.eventId]);
+      await worker.query("insert into parley.friendship_status (profile_id, friendship_score) values ($1, 3)", [profileId]);
+      await worker.query("update parley.conversation_events set status = 'PROCESSED', processed_at = now() where event_id = $1", [conversation!.eventId]);
+
+      const forgetterPid = (await forgetter.query<{ pid: number }>("select pg_backend_pid() as pid")).rows[0]!.pid;
+      let settled = false;
+      const forgetting = forget(forgetter, profileId).finally(() => (settled = true));
+      await waitFor(() => backendWaitingOnLock(forgetterPid));
+      expect(settled).toBe(false);
+
+      await worker.query("commit");
+      const counts = await forgetting;
+      expect(counts).toMatchObject({ conversations: 1, events: 1, friendship_status: 1 });
+      expect(await rowsMentioning(database.pool, [profileId, conversation!.conversationId, ...conversation!.texts])).toEqual([]);
+    } finally {
+      await worker.query("rollback").catch(() => {});
+      worker.release();
+      forgetter.release();
+    }
+  });
+
+  it("a worker that comes second finds the event gone and has nothing to write", async () => {
+    const profileId = uniqueId("race");
+    const [conversation] = await endConversations(database.pool, profileId, [["forgotten before the worker got to it"]]);
+    const forgetter = await database.pool.connect();
+    const worker = await database.pool.connect();
+    try {
+      await forgetter.query("begin");
+      await forget(forgetter, profileId);
+      const workerPid = (await worker.query<{ pid: number }>("select pg_backend_pid() as pid")).rows[0]!.pid;
+      await worker.query("begin");
+      const locking = worker.query("select status from parley.conversation_events where event_id = $1 for update", [conversation!.eventId]);
+      await waitFor(() => backendWaitingOnLock(workerPid));
+      await forgetter.query("commit");
+      expect((await locking).rows).toEqual([]);
+      await worker.query("commit");
+      expect(await rowsMentioning(database.pool, [profileId, conversation!.conversationId])).toEqual([]);
+    } finally {
+      await forgetter.query("rollback").catch(() => {});
+      await worker.query("rollback").catch(() => {});
+      forgetter.release();
+      worker.release();
+    }
+  });
+});

@@ -1,0 +1,79 @@
+// Users with a history, for the tests of search, forget, export and retention:
+// conversations ended through the SQL API and processed by the real task
+// handler, so every table a user's data reaches has rows.
+import { createHash } from "node:crypto";
+import { pino } from "pino";
+import type pg from "pg";
+import type { Db } from "../../src/db/pool.js";
+import { HashingEmbedder } from "../../src/pipeline/embed/hashing.js";
+import type { Embedder } from "../../src/pipeline/embed/embedder.js";
+import { processConversation } from "../../src/worker/process-conversation.js";
+import { createProcessingContext } from "../../src/worker/runner.js";
+import { conversationPayload, endConversation, testConfig } from "./fixtures.js";
+
+/**
+ * The hashing embedder without its `cheap` flag, so the worker keeps its
+ * vectors in parley.embedding_cache as it does for a real model.
+ */
+export function storedHashingEmbedder(): Embedder {
+  const inner = new HashingEmbedder();
+  return { model: inner.model, dimension: inner.dimension, embed: (texts) => inner.embed(texts) };
+}
+
+export interface SeededConversation {
+  conversationId: string;
+  eventId: string;
+  texts: string[];
+}
+
+/** Ends one conversation per entry of `conversations` (each a list of message texts, user and agent in turn). */
+export async function endConversations(pool: pg.Pool, profileId: string, conversations: string[][], overrides: Record<string, unknown> = {}): Promise<SeededConversation[]> {
+  const seeded: SeededConversation[] = [];
+  for (const texts of conversations) {
+    const payload = conversationPayload({
+      profile_id: profileId,
+      conversation_log: texts.map((content, i) => ({ role: i % 2 === 0 ? "user" : "agent", content })),
+      ...overrides,
+    });
+    const eventId = await endConversation(pool, payload);
+    seeded.push({ conversationId: payload.conversation_id, eventId, texts });
+  }
+  return seeded;
+}
+
+/** Runs the real task handler on each event, as a worker would. */
+export async function processEvents(db: Db, eventIds: readonly string[], embedder: Embedder = storedHashingEmbedder()): Promise<void> {
+  const context = createProcessingContext({ config: testConfig(), db, log: pino({ level: "silent" }), embedder });
+  for (const eventId of eventIds) {
+    const outcome = await processConversation(eventId, context);
+    if (outcome !== "processed") throw new Error(`event ${eventId}: ${outcome}`);
+  }
+}
+
+/** The key parley.embedding_cache stores a text under (src/pipeline/embed/embedder.ts). */
+export function contentHashHex(text: string): string {
+  return createHash("sha256").update(text, "utf8").digest("hex");
+}
+
+/**
+ * Every row of every table in schemas parley and graphile_worker, as text,
+ * that contains one of `needles`: found by walking the catalog, so a table
+ * added later is searched too.
+ */
+export async function rowsMentioning(pool: pg.Pool, needles: readonly string[]): Promise<Array<{ table: string; row: string; needle: string }>> {
+  const { rows: tables } = await pool.query<{ name: string }>(`
+    select format('%I.%I', n.nspname, c.relname) as name
+    from pg_class c join pg_namespace n on n.oid = c.relnamespace
+    where n.nspname in ('parley', 'graphile_worker') and c.relkind in ('r', 'p')
+    order by 1`);
+  const found: Array<{ table: string; row: string; needle: string }> = [];
+  for (const { name } of tables) {
+    const { rows } = await pool.query<{ row: string }>(`select t::text as row from ${name} as t`);
+    for (const { row } of rows) {
+      for (const needle of needles) {
+        if (row.includes(needle)) found.push({ table: name, row: row.slice(0, 200), needle });
+      }
+    }
+  }
+  return found;
+}
