@@ -33,7 +33,7 @@ create index conversations_retention on parley.conversations (ended_at)
 -- of a user's history, which search_conversations then ranks by exact cosine.
 -- Defined here and never replaced: stored signatures depend on it.
 create function parley._embedding_signs(embedding real[]) returns bit varying
-language sql immutable strict parallel safe
+language sql immutable parallel safe
 set search_path = pg_catalog, pg_temp
 as $$
   select string_agg(case when x > 0 then '1' else '0' end, '' order by i)::bit varying

@@ -21,7 +21,16 @@ const WRITE_FUNCTIONS = [
   "parley.retry_event(bigint)",
   "parley.start_conversation(jsonb)",
 ];
+/** A user's memory and data: parley_app and parley_reader search and export; only parley_app forgets. */
+const USER_DATA_READ_FUNCTIONS = [
+  "parley.export_user(text)",
+  "parley.export_user_conversations(text,text,integer)",
+  "parley.export_user_profile(text)",
+  "parley.search_conversations(text,text,integer,real[],jsonb)",
+];
+const APP_FUNCTIONS = [...WRITE_FUNCTIONS, ...USER_DATA_READ_FUNCTIONS, "parley.forget_user(text)"].sort();
 const WORKER_FUNCTIONS = [
+  "parley.apply_retention(interval,integer)",
   "parley.claim_events(text,integer,interval,bigint[])",
   "parley.close_idle_conversations(interval,integer)",
   "parley.complete_events(text,jsonb)",
@@ -147,10 +156,10 @@ describe("the catalog", () => {
              has_function_privilege('parley_worker', p.oid, 'EXECUTE') as worker,
              has_function_privilege('parley_reader', p.oid, 'EXECUTE') as reader
       from pg_proc p where p.pronamespace = 'parley'::regnamespace order by 1`);
-    expect(rows.filter((row) => row.app).map((row) => row.name)).toEqual([...WRITE_FUNCTIONS, ...bulk].sort());
+    expect(rows.filter((row) => row.app).map((row) => row.name)).toEqual([...APP_FUNCTIONS, ...bulk].sort());
     expect(rows.filter((row) => row.worker).map((row) => row.name)).toEqual(WORKER_FUNCTIONS);
-    expect(rows.filter((row) => row.reader).map((row) => row.name)).toEqual(READER_FUNCTIONS);
-    for (const name of [...WRITE_FUNCTIONS, ...bulk]) expect(functions.find((fn) => fn.name === name)?.secdef, name).toBe(true);
+    expect(rows.filter((row) => row.reader).map((row) => row.name)).toEqual([...READER_FUNCTIONS, ...USER_DATA_READ_FUNCTIONS].sort());
+    for (const name of [...APP_FUNCTIONS, ...bulk]) expect(functions.find((fn) => fn.name === name)?.secdef, name).toBe(true);
   });
 
   it("grants each role exactly its table privileges", async () => {
@@ -190,8 +199,21 @@ describe("parley_app", () => {
     });
   });
 
+  it("searches, exports and forgets a user through the functions", async () => {
+    await as("parley_app", async (client) => {
+      const payload = conversationPayload({ profile_id: "app_forget_user" });
+      await client.query("select parley.end_conversation($1)", [JSON.stringify(payload)]);
+      const found = await client.query("select conversation_id from parley.search_conversations('app_forget_user', 'dune')");
+      expect(found.rows).toEqual([{ conversation_id: payload.conversation_id }]);
+      const exported = await client.query<{ doc: { conversations: unknown[] } }>("select parley.export_user('app_forget_user') as doc");
+      expect(exported.rows[0]!.doc.conversations).toHaveLength(1);
+      const forgotten = await client.query<{ counts: { conversations: number } }>("select parley.forget_user('app_forget_user') as counts");
+      expect(forgotten.rows[0]!.counts.conversations).toBe(1);
+    });
+  });
+
   it("cannot read or change any parley table, call an internal function, or reach graphile-worker's queue", async () => {
-    const internal = functions.filter((fn) => !WRITE_FUNCTIONS.includes(fn.name) && fn.name !== "parley.end_conversations(jsonb)" && !fn.returnsTrigger);
+    const internal = functions.filter((fn) => !APP_FUNCTIONS.includes(fn.name) && fn.name !== "parley.end_conversations(jsonb)" && !fn.returnsTrigger);
     expect(internal.map((fn) => fn.name)).toContain("parley._enqueue(bigint,timestamp with time zone)");
     const statements = [
       ...tables.flatMap((table) => [`select 1 from parley.${table} limit 1`, ...writesTo(table)]),
@@ -216,10 +238,20 @@ describe("parley_reader", () => {
   it("cannot write, call a function, or see the queue", async () => {
     const statements = [
       ...tables.flatMap(writesTo),
-      ...functions.filter((fn) => !fn.returnsTrigger && !READER_FUNCTIONS.includes(fn.name)).map((fn) => fn.call),
+      ...functions.filter((fn) => !fn.returnsTrigger && !READER_FUNCTIONS.includes(fn.name) && !USER_DATA_READ_FUNCTIONS.includes(fn.name)).map((fn) => fn.call),
       "select 1 from graphile_worker.jobs limit 1",
     ];
     expect(await as("parley_reader", (client) => leaks(client, statements))).toEqual([]);
+  });
+
+  it("searches and exports a user's data, but cannot forget it", async () => {
+    await as("parley_reader", async (client) => {
+      await client.query("select * from parley.search_conversations('someone', 'words')");
+      const exported = await client.query<{ doc: { profile_id: string } }>("select parley.export_user('someone') as doc");
+      expect(exported.rows[0]!.doc.profile_id).toBe("someone");
+      await client.query("select * from parley.export_user_conversations('someone')");
+      expect(await leaks(client, ["select parley.forget_user('someone')", "select parley.apply_retention('1 day')"])).toEqual([]);
+    });
   });
 });
 
@@ -289,6 +321,7 @@ describe("parley_worker", () => {
     expect((await pool.query("select parley.close_idle_conversations(interval '0 seconds') as closed")).rows[0]!.closed).toBe(1);
     await pool.query("select parley.requeue_stranded_events()");
     await pool.query("select parley.release_dead_workers(interval '30 seconds')");
+    await pool.query("select parley.apply_retention(interval '90 days')");
     await pool.query(QUEUE_COUNTS_SQL, [30]);
     await pool.query("select * from parley.pipeline_stats");
 
