@@ -5,6 +5,7 @@ import { z } from "zod";
 import { parseRetrySchedule, DEFAULT_RETRY_POLICY } from "./pipeline/backoff.js";
 import { DEFAULT_SCORE_WEIGHTS } from "./pipeline/score.js";
 import { DEFAULT_LEVEL_THRESHOLDS } from "./pipeline/friendship.js";
+import { parseRetention } from "./worker/apply-retention.js";
 
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 
@@ -78,6 +79,15 @@ export const configSchema = z.object({
   PARLEY_SCORE_WEIGHTS: jsonOf(scoreWeightsSchema).optional(),
   PARLEY_LEVEL_THRESHOLDS: jsonOf(levelThresholdsSchema).optional(),
   PARLEY_WORKER_STALE_AFTER: positiveInt(30),
+  // Delete the messages of PROCESSED conversations older than this ("90 days"); unset keeps them all.
+  PARLEY_MESSAGE_RETENTION: z.string().transform((text, ctx) => {
+    try {
+      return parseRetention(text);
+    } catch (error) {
+      ctx.addIssue({ code: "custom", message: (error as Error).message });
+      return z.NEVER;
+    }
+  }).optional(),
   // The worker's own /metrics; 0 turns it off.
   PARLEY_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
   PARLEY_EMBEDDED_PORT: z.coerce.number().int().min(1).max(65535).default(5433),
@@ -140,6 +150,7 @@ export function parseConfig(env: Record<string, string | undefined>) {
     scoreWeights: { ...DEFAULT_SCORE_WEIGHTS, ...raw.PARLEY_SCORE_WEIGHTS },
     levelThresholds: thresholds,
     workerStaleAfterSeconds: raw.PARLEY_WORKER_STALE_AFTER,
+    messageRetention: raw.PARLEY_MESSAGE_RETENTION,
     metricsPort: raw.PARLEY_METRICS_PORT,
     embeddedPort: raw.PARLEY_EMBEDDED_PORT,
     client: { url: raw.PARLEY_URL, apiKey: raw.PARLEY_API_KEY },

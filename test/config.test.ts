@@ -14,6 +14,7 @@ describe("configuration", () => {
       scoreWeights: { turns: 4, questions: 3, topics: 2, emotion: 3 },
       levelThresholds: { acquaintance: 20, friend: 60 },
       workerStaleAfterSeconds: 30,
+      messageRetention: undefined,
     });
   });
 
@@ -29,6 +30,7 @@ describe("configuration", () => {
       PARLEY_LEVEL_THRESHOLDS: '{"friend": 100}',
       PORT: "8080",
       LOG_LEVEL: "debug",
+      PARLEY_MESSAGE_RETENTION: "90 days",
     });
     expect(config).toMatchObject({
       databaseUrl: "postgres://u@db:5432/parley",
@@ -40,6 +42,7 @@ describe("configuration", () => {
       levelThresholds: { acquaintance: 20, friend: 100 },
       port: 8080,
       logLevel: "debug",
+      messageRetention: "90 days",
     });
   });
 
@@ -55,6 +58,8 @@ describe("configuration", () => {
     [{ PORT: "70000" }, /^PORT: /],
     [{ LOG_LEVEL: "loud" }, /^LOG_LEVEL: /],
     [{ DATABASE_URL: "not a url" }, /^DATABASE_URL: /],
+    [{ PARLEY_MESSAGE_RETENTION: "forever" }, /^PARLEY_MESSAGE_RETENTION: must be a period like/],
+    [{ PARLEY_MESSAGE_RETENTION: "0 days" }, /^PARLEY_MESSAGE_RETENTION: must be longer than zero/],
   ])("rejects %o with one line naming the variable", (env, message) => {
     expect(() => parseConfig(env)).toThrow(message);
   });

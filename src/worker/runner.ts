@@ -20,6 +20,7 @@ import { Drainer, WorkerStoppingError } from "./drainer.js";
 import type { ProcessingContext } from "./process-batch.js";
 import { startHeartbeat } from "./heartbeat.js";
 import { topicPrototypes } from "./topic-prototypes.js";
+import { applyRetentionTask, RETENTION_CRON } from "./apply-retention.js";
 
 /** The task behind every event's job (sql/_queue_event.sql, parley._job_spec, names it too). */
 export const PROCESS_TASK = "process_conversation";
@@ -28,6 +29,7 @@ export const CRONTAB = [
   "* * * * * reconcile_events ?max=1",
   "* * * * * close_idle_conversations ?max=1",
   "*/10 * * * * prune_event_changes ?max=1",
+  RETENTION_CRON,
 ].join("\n");
 
 /** Changes pruned per statement: each call is one short transaction. */
@@ -61,10 +63,11 @@ export interface RunningWorker {
 export function buildTaskList(
   context: ProcessingContext & { db: Db },
   drainer: Drainer,
-  settings: { idleTimeoutSeconds: number; changeRetentionSeconds: number },
+  settings: { idleTimeoutSeconds: number; changeRetentionSeconds: number; messageRetention?: string | undefined },
   hooks: { onRequeue?: ((count: number) => void) | undefined } = {},
 ): TaskList {
   return {
+    apply_retention: applyRetentionTask(context.db, context.log, settings.messageRetention),
     [PROCESS_TASK]: async (payload) => {
       const { event_id } = processPayload.parse(payload);
       await drainer.want(String(event_id));
@@ -158,6 +161,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   const taskList = buildTaskList(context, drainer, {
     idleTimeoutSeconds: config.idleTimeoutSeconds,
     changeRetentionSeconds: config.changeRetentionSeconds,
+    messageRetention: config.messageRetention,
   }, { onRequeue: options.onRequeue });
 
   // One graphile-worker pool. It restarts when the database went away under it.

@@ -50,7 +50,7 @@ describe("parley.apply_retention", () => {
     const [oldDone, recentDone, oldPending, oldFailed] = await endConversations(database.pool, profileId, [
       ["old and processed", "yes"], ["recent and processed"], ["old but pending"], ["old but failed"],
     ]);
-    await processEvents(database.db, [oldDone!.eventId, recentDone!.eventId]);
+    await processEvents(database.pool, [oldDone!.eventId, recentDone!.eventId]);
     await database.pool.query("update parley.conversation_events set status = 'FAILED', error_code = 'processing_error' where event_id = $1", [oldFailed!.eventId]);
     await age([oldDone!, oldPending!, oldFailed!], 100);
     await age([recentDone!], 10);
@@ -74,7 +74,7 @@ describe("parley.apply_retention", () => {
     await sweep();
     const profileId = uniqueId("chunks");
     const seeded = await endConversations(database.pool, profileId, Array.from({ length: 5 }, (_, i) => [`chunk ${i}`, "reply"]));
-    await processEvents(database.db, seeded.map((c) => c.eventId));
+    await processEvents(database.pool, seeded.map((c) => c.eventId));
     for (const [i, conversation] of seeded.entries()) await age([conversation], 30 + i);
 
     expect(await retain("1 day", 2)).toBe(4);
@@ -90,7 +90,7 @@ describe("parley.apply_retention", () => {
     await sweep();
     const profileId = uniqueId("locked");
     const [held, free] = await endConversations(database.pool, profileId, [["held by someone"], ["free to go"]]);
-    await processEvents(database.db, [held!.eventId, free!.eventId]);
+    await processEvents(database.pool, [held!.eventId, free!.eventId]);
     await age([held!, free!], 40);
     const holder = await database.pool.connect();
     try {

@@ -26,7 +26,7 @@ describe("parley.export_user", () => {
       ["Have you seen Dune?", "Yes, twice!"],
       ["Not processed yet"],
     ]);
-    await processEvents(database.db, [done!.eventId]);
+    await processEvents(database.pool, [done!.eventId]);
     const doc = await exportOf(profileId);
 
     expect(Object.keys(doc).sort()).toEqual(["agent_candidates", "conversations", "friendship_status", "profile_id"]);
@@ -65,7 +65,7 @@ describe("parley.export_user", () => {
     const pages: Array<Array<{ conversation_id: string; conversation: unknown }>> = [];
     let after: string | null = null;
     for (;;) {
-      const { rows } = await database.pool.query<{ conversation_id: string; conversation: unknown }>(
+      const { rows }: { rows: Array<{ conversation_id: string; conversation: unknown }> } = await database.pool.query(
         "select * from parley.export_user_conversations($1, $2, 3)", [profileId, after]);
       if (rows.length === 0) break;
       pages.push(rows);

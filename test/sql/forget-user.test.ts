@@ -34,7 +34,7 @@ async function seedUser(profileId: string, tag: string): Promise<SeededUser> {
     [`My cat sleeps all day ${tag}`, `Cats are great ${tag}`],
     [`Still waiting to be processed ${tag}`],
   ]);
-  await processEvents(database.db, conversations.slice(0, 2).map((c) => c.eventId));
+  await processEvents(database.pool, conversations.slice(0, 2).map((c) => c.eventId));
   const { rows } = await database.pool.query<{ id: string }>(
     "select parley.start_conversation($1) as id", [JSON.stringify({ profile_id: profileId, bot_type: "TALK", bot_id: "talk_music_taste" })]);
   const liveConversationId = rows[0]!.id;

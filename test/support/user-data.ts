@@ -4,10 +4,9 @@
 import { createHash } from "node:crypto";
 import { pino } from "pino";
 import type pg from "pg";
-import type { Db } from "../../src/db/pool.js";
 import { HashingEmbedder } from "../../src/pipeline/embed/hashing.js";
 import type { Embedder } from "../../src/pipeline/embed/embedder.js";
-import { processConversation } from "../../src/worker/process-conversation.js";
+import { processDueEvents } from "../../src/worker/process-batch.js";
 import { createProcessingContext } from "../../src/worker/runner.js";
 import { conversationPayload, endConversation, testConfig } from "./fixtures.js";
 
@@ -41,12 +40,14 @@ export async function endConversations(pool: pg.Pool, profileId: string, convers
   return seeded;
 }
 
-/** Runs the real task handler on each event, as a worker would. */
-export async function processEvents(db: Db, eventIds: readonly string[], embedder: Embedder = storedHashingEmbedder()): Promise<void> {
-  const context = createProcessingContext({ config: testConfig(), db, log: pino({ level: "silent" }), embedder });
+/** Claims and processes each event with the worker's own code, one at a time. */
+export async function processEvents(pool: pg.Pool, eventIds: readonly string[], embedder: Embedder = storedHashingEmbedder()): Promise<void> {
+  const context = createProcessingContext({
+    config: testConfig({ PARLEY_BATCH_SIZE: "1" }), pool, log: pino({ level: "silent" }), embedder,
+  });
   for (const eventId of eventIds) {
-    const outcome = await processConversation(eventId, context);
-    if (outcome !== "processed") throw new Error(`event ${eventId}: ${outcome}`);
+    const { outcomes } = await processDueEvents(context, [eventId]);
+    if (outcomes.get(eventId) !== "processed") throw new Error(`event ${eventId}: ${outcomes.get(eventId) ?? "not claimed"}`);
   }
 }
 

@@ -249,7 +249,7 @@ describe("failures", () => {
 describe("cron tasks", () => {
   it("the reconciler and the idle closer run every minute", () => {
     const items = parseCrontab(CRONTAB);
-    expect(items.map((item) => item.task).sort()).toEqual(["close_idle_conversations", "prune_event_changes", "reconcile_events"]);
+    expect(items.map((item) => item.task).sort()).toEqual(["apply_retention", "close_idle_conversations", "prune_event_changes", "reconcile_events"]);
     for (const item of items) expect(item.match).toBeTypeOf("function");
     expect(CRONTAB).toMatch(/^\* \* \* \* \* reconcile_events/m);
     expect(CRONTAB).toMatch(/^\* \* \* \* \* close_idle_conversations/m);
