@@ -145,3 +145,46 @@ export const streamQuery = z.strictObject({
 export function errorResponses(...statuses: number[]) {
   return Object.fromEntries(statuses.map((status) => [status, errorSchema])) as Record<number, typeof errorSchema>;
 }
+
+// A user's memory and data: GET /v1/users/:profile_id/search, DELETE /v1/users/:profile_id.
+export const searchQuery = z.strictObject({
+  q: z.string().trim().min(1).max(1000).meta({ description: "Words to find; also embedded with the configured embedder for the vector half of the search." }),
+  k: z.coerce.number().int().min(1).max(100).default(10).meta({ description: "How many results, best first (1 to 100)." }),
+  from: timestamp.optional().meta({ description: "Only conversations that ended at or after this ISO-8601 time." }),
+  to: timestamp.optional().meta({ description: "Only conversations that ended at or before this ISO-8601 time." }),
+  bot_type: z.enum(BOT_TYPES).optional(),
+  bot_id: z.string().min(1).max(200).optional(),
+});
+export type SearchQuery = z.infer<typeof searchQuery>;
+
+export const searchResultSchema = z.object({
+  profile_id: z.string(),
+  query: z.string(),
+  mode: z.enum(["hybrid", "keyword"])
+    .meta({ description: "keyword when the embedder could not embed the query (the log says why); the words were searched alone." }),
+  results: z.array(z.object({
+    conversation_id: z.string(),
+    score: z.number().meta({ description: "Reciprocal rank fusion: the sum of 1 / (60 + rank) over the keyword and vector rankings." }),
+    ended_at: timestamp.nullable(),
+    started_at: timestamp,
+    bot_type: z.enum(BOT_TYPES),
+    bot_id: z.string(),
+    snippet: z.string().nullable().meta({ description: "The best-matching message (its words around the match when long); null once retention deleted the messages." }),
+    snippet_seq: z.number().int().nullable(),
+    keyword_rank: z.number().int().nullable(),
+    vector_rank: z.number().int().nullable(),
+  })),
+}).meta({ id: "SearchResults" });
+export type SearchResults = z.infer<typeof searchResultSchema>;
+
+export const forgottenSchema = z.object({
+  conversations: z.number().int(),
+  messages: z.number().int(),
+  events: z.number().int(),
+  embeddings: z.number().int(),
+  cached_embeddings: z.number().int(),
+  jobs: z.number().int(),
+  friendship_status: z.number().int(),
+  agent_candidates: z.number().int(),
+}).meta({ id: "ForgottenCounts", description: "Rows deleted, per kind (parley.forget_user). All zero for a user Parley never saw." });
+export type Forgotten = z.infer<typeof forgottenSchema>;
