@@ -22,6 +22,7 @@ import { runSustained } from "./scenarios/sustained.js";
 import { runFault } from "./scenarios/fault.js";
 import { runSaturation } from "./scenarios/saturation.js";
 import { runInspection } from "./scenarios/inspection.js";
+import { runSearch } from "./scenarios/search.js";
 
 const SCENARIOS: Array<[string, (context: BenchContext) => Promise<void>]> = [
   ["idle", runIdle],
@@ -31,6 +32,7 @@ const SCENARIOS: Array<[string, (context: BenchContext) => Promise<void>]> = [
   ["fault", runFault],
   ["saturation", runSaturation],
   ["inspection", runInspection],
+  ["search", runSearch],
 ];
 
 let options: BenchOptions;
@@ -125,6 +127,7 @@ const output: BenchResults = {
     "at saturation": `${plan.saturationWorkers} x ${plan.saturationConcurrency}`,
     "memory queue flush": `${FLUSH_MS} ms`,
     "events (scenario 5)": plan.inspectionEvents.toLocaleString("en-US"),
+    "conversations, one user's (scenario 6)": `${plan.searchConversations.toLocaleString("en-US")}, ${plan.searchUserConversations.toLocaleString("en-US")}`,
   },
   metrics: results.metrics,
   latencies: results.latencies,

@@ -9,7 +9,7 @@ export interface BenchOptions {
   seed: number;
 }
 
-export const SCENARIO_NAMES = ["idle", "single", "concurrent", "sustained", "fault", "saturation", "inspection"] as const;
+export const SCENARIO_NAMES = ["idle", "single", "concurrent", "sustained", "fault", "saturation", "inspection", "search"] as const;
 
 export class UsageError extends Error {
   override name = "UsageError";
@@ -78,6 +78,11 @@ export interface Plan {
   bulkBatchSize: number;
   inspectionEvents: number;
   inspectionRepeats: number;
+  /** Scenario 6: end_conversation calls per schema, conversations stored, one user's share, rounds of the queries. */
+  searchWriteCalls: number;
+  searchConversations: number;
+  searchUserConversations: number;
+  searchRepeats: number;
   /** Parley workers and jobs per worker for the timed scenarios and at saturation. */
   workers: number;
   concurrency: number;
@@ -112,6 +117,10 @@ export function planFor(quick: boolean): Plan {
         bulkBatches: 3,
         inspectionEvents: 10_000,
         inspectionRepeats: 5,
+        searchWriteCalls: 50,
+        searchConversations: 2_000,
+        searchUserConversations: 100,
+        searchRepeats: 1,
       }
     : {
         ...common,
@@ -137,5 +146,9 @@ export function planFor(quick: boolean): Plan {
         bulkBatches: 40,
         inspectionEvents: 1_000_000,
         inspectionRepeats: 50,
+        searchWriteCalls: 2_000,
+        searchConversations: 20_000,
+        searchUserConversations: 1_000,
+        searchRepeats: 10,
       };
 }

@@ -4,7 +4,7 @@ import type { DesignId } from "./design.js";
 import type { Better, TargetId, TargetResult } from "./evaluate.js";
 import type { Summary } from "./stats.js";
 
-export type ScenarioId = "single" | "concurrent" | "sustained" | "fault" | "saturation" | "inspection" | "idle";
+export type ScenarioId = "single" | "concurrent" | "sustained" | "fault" | "saturation" | "inspection" | "search" | "idle";
 
 export const SCENARIO_TITLES: Record<ScenarioId, string> = {
   single: "1. One conversation stored (20 messages), one caller at a steady pace",
@@ -13,6 +13,7 @@ export const SCENARIO_TITLES: Record<ScenarioId, string> = {
   fault: "Fault: SIGKILL mid-run",
   saturation: "4. Saturation",
   inspection: "5. Inspection queries on a large database",
+  search: "6. A user's memory: search, and what its index costs the write path",
   idle: "Idle cost and memory",
 };
 

@@ -118,10 +118,10 @@ export interface ChartInput {
 
 export function renderChart(input: ChartInput): string {
   // One panel per (scenario, measure), in the order they were recorded; the
-  // inspection queries have a table of their own and would crowd the chart.
+  // inspection and search queries have tables of their own and would crowd the chart.
   const groups = new Map<string, LatencySeries[]>();
   for (const series of input.latencies) {
-    if (series.scenario === "inspection") continue;
+    if (series.scenario === "inspection" || series.scenario === "search") continue;
     const key = `${series.scenario}\u0000${series.measure}`;
     groups.set(key, [...(groups.get(key) ?? []), series]);
   }

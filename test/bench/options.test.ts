@@ -25,6 +25,12 @@ describe("planFor", () => {
     expect(planFor(true).inspectionEvents).toBeLessThan(planFor(false).inspectionEvents);
   });
 
+  it("searches a user with 1,000 conversations among 20,000 in the full run, fewer in --quick", () => {
+    expect(planFor(false)).toMatchObject({ searchConversations: 20_000, searchUserConversations: 1_000 });
+    expect(planFor(true).searchConversations).toBeLessThan(20_000);
+    expect(parseArgs(["--only", "search"]).only).toEqual(["search"]);
+  });
+
   it("keeps the issue's sustained rate in both runs, and its 100-conversation bursts in the full run", () => {
     for (const quick of [true, false]) expect(planFor(quick).sustainedRate).toBe(200);
     expect(planFor(false).concurrentCount).toBe(100);
