@@ -19,7 +19,7 @@ const BATCH = 200;
  * Stores `conversations` sample conversations, `targetConversations` of them
  * of one user, the rest spread over `otherUsers` users, with 20 messages each.
  * Vectors are random unit vectors of `dimension` (search cost does not depend
- * on what they mean; docs/ figures of recall use the real model).
+ * on what they mean; scripts/search-recall.ts measures recall with the real model).
  */
 export async function generateSearchCorpus(pool: pg.Pool, options: {
   conversations: number;

@@ -46,7 +46,7 @@ function needlesOf(user: SeededUser): string[] {
   return [
     user.profileId,
     user.liveConversationId,
-    ...user.conversations.flatMap((c) => [c.conversationId, `parley:event:${c.eventId}`, ...c.texts, contentHashHex(c.texts[0]!)]),
+    ...user.conversations.flatMap((c) => [c.conversationId, `parley:event:${c.eventId}`, ...c.texts, ...c.texts.map(contentHashHex)]),
   ];
 }
 
