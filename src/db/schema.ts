@@ -28,6 +28,8 @@ export interface ConversationsTable {
   last_activity_at: DefaultedTimestamp;
   metadata: Json<Record<string, unknown>>;
   created_at: DefaultedTimestamp;
+  /** Set by parley.apply_retention when it deleted the messages (migrations/0005). */
+  messages_deleted_at: Timestamp | null;
 }
 
 export interface MessagesTable {
@@ -39,6 +41,8 @@ export interface MessagesTable {
   sent_at: Timestamp | null;
   metadata: Json<Record<string, unknown>> | null;
   created_at: DefaultedTimestamp;
+  /** Generated from content (migrations/0005); tsvector text as pg returns it. */
+  search_vector: ColumnType<string, never, never>;
 }
 
 export interface ConversationEventsTable {
@@ -85,6 +89,8 @@ export interface ConversationEmbeddingsTable {
   dimension: number;
   embedding: number[];
   created_at: DefaultedTimestamp;
+  /** Generated: one bit per dimension, set where positive (migrations/0005). */
+  embedding_signs: ColumnType<string, never, never>;
 }
 
 export interface EmbeddingCacheTable {
