@@ -10,8 +10,9 @@
 -- locked before their messages are touched, as apply_retention does, so the
 -- two never wait on each other in a circle.
 --
--- Webhook deliveries and anything else that references conversation_events
--- or conversations ON DELETE CASCADE goes with them.
+-- The events' entries in the change log (parley.event_changes) are deleted by
+-- event_id. Webhook deliveries and anything else that references
+-- conversation_events or conversations ON DELETE CASCADE goes with them.
 create or replace function parley.forget_user(profile_id text) returns jsonb
 language plpgsql
 security definer
@@ -26,6 +27,7 @@ declare
   n_messages bigint;
   n_embeddings bigint;
   n_events bigint;
+  n_changes bigint;
   n_conversations bigint;
   n_friendship bigint;
   n_candidates bigint;
@@ -68,8 +70,11 @@ begin
   select count(*) into n_messages from gone;
   with gone as (delete from parley.conversation_embeddings ce where ce.conversation_id = any(conversation_ids) returning 1)
   select count(*) into n_embeddings from gone;
-  with gone as (delete from parley.conversation_events ce where ce.profile_id = v_profile returning 1)
-  select count(*) into n_events from gone;
+  -- The events' entries in the change log (migrations/0004) go with them.
+  with gone as (delete from parley.conversation_events ce where ce.profile_id = v_profile returning ce.event_id)
+  select count(*), coalesce(array_agg(gone.event_id), '{}') || event_ids into n_events, event_ids from gone;
+  with gone as (delete from parley.event_changes ec where ec.event_id = any(event_ids) returning 1)
+  select count(*) into n_changes from gone;
   with gone as (delete from parley.conversations c where c.conversation_id = any(conversation_ids) returning 1)
   select count(*) into n_conversations from gone;
   with gone as (delete from parley.friendship_status fs where fs.profile_id = v_profile returning 1)
@@ -81,6 +86,7 @@ begin
     'conversations', n_conversations,
     'messages', n_messages,
     'events', n_events,
+    'event_changes', n_changes,
     'embeddings', n_embeddings,
     'cached_embeddings', n_cached,
     'jobs', n_jobs,

@@ -181,6 +181,7 @@ export const forgottenSchema = z.object({
   conversations: z.number().int(),
   messages: z.number().int(),
   events: z.number().int(),
+  event_changes: z.number().int().meta({ description: "Entries of the events in the change log behind the live stream." }),
   embeddings: z.number().int(),
   cached_embeddings: z.number().int(),
   jobs: z.number().int(),

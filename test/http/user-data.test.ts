@@ -34,7 +34,7 @@ describe("GET /v1/users/:profile_id/search", () => {
       ["My cats sleep all day", "Cats are like that"],
     ]);
     // Processed with the hashing embedder, the API's configured one here, so the stored vectors are comparable.
-    await processEvents(database.db, [dune!.eventId, cats!.eventId]);
+    await processEvents(database.pool, [dune!.eventId, cats!.eventId]);
     const response = await app.inject({ method: "GET", url: `${path(profileId, "/search")}?q=${encodeURIComponent("dune cinema")}&k=5`, headers: AUTH });
     expect(response.statusCode).toBe(200);
     const body = response.json();
@@ -101,7 +101,7 @@ describe("DELETE /v1/users/:profile_id", () => {
   it("forgets the user and answers the counts; again, zeros", async () => {
     const profileId = uniqueId("http_forget%_");
     const [conversation] = await endConversations(database.pool, profileId, [["please forget me", "done"]]);
-    await processEvents(database.db, [conversation!.eventId]);
+    await processEvents(database.pool, [conversation!.eventId]);
     const response = await app.inject({ method: "DELETE", url: path(profileId), headers: AUTH });
     expect(response.statusCode).toBe(200);
     expect(response.json()).toMatchObject({ conversations: 1, messages: 2, events: 1, embeddings: 1, friendship_status: 1, agent_candidates: 1 });
@@ -123,9 +123,10 @@ describe("GET /v1/users/:profile_id/export", () => {
     const payloads = Array.from({ length: count }, (_, i) => conversationPayload({
       profile_id: profileId, conversation_log: [{ role: "user", content: `conversation number ${i} with "quotes" and \\ backslash` }],
     }));
-    await database.pool.query("select parley.end_conversations($1)", [JSON.stringify(payloads)]);
+    // The processed one first: a user's events are processed in order.
     const [first] = await endConversations(database.pool, profileId, [["processed one"]]);
-    await processEvents(database.db, [first!.eventId]);
+    await processEvents(database.pool, [first!.eventId]);
+    await database.pool.query("select parley.end_conversations($1)", [JSON.stringify(payloads)]);
 
     const response = await app.inject({ method: "GET", url: path(profileId, "/export"), headers: AUTH });
     expect(response.statusCode).toBe(200);

@@ -6,7 +6,7 @@ import type pg from "pg";
 import { createTestDatabase, type TestDatabase } from "../support/database.js";
 import { uniqueId, waitFor } from "../support/fixtures.js";
 import {
-  contentHashHex, endConversations, processEvents, rowsMentioning, type SeededConversation,
+  contentHashHex, endConversations, processEvents, rowsKeyedBy, rowsMentioning, type SeededConversation,
 } from "../support/user-data.js";
 
 let database: TestDatabase;
@@ -42,6 +42,15 @@ async function seedUser(profileId: string, tag: string): Promise<SeededUser> {
   return { profileId, conversations, liveConversationId };
 }
 
+/** The user's ids by the column names that hold them, for rowsKeyedBy. */
+function idsOf(user: SeededUser): Record<string, string[]> {
+  return {
+    profile_id: [user.profileId],
+    conversation_id: [user.liveConversationId, ...user.conversations.map((c) => c.conversationId)],
+    event_id: user.conversations.map((c) => c.eventId),
+  };
+}
+
 function needlesOf(user: SeededUser): string[] {
   return [
     user.profileId,
@@ -75,18 +84,21 @@ async function cachedHashes(texts: string[]): Promise<number> {
 describe("parley.forget_user", () => {
   it("leaves no row in any table of parley or graphile_worker that mentions the user, their ids or their texts", async () => {
     const user = await seedUser(uniqueId("forget"), uniqueId("t"));
-    // processEvents ran the handler without graphile-worker: all three jobs are still queued.
-    expect(await jobsOfEvents(user.conversations.map((c) => c.eventId))).toBe(3);
+    // Processing removed the waiting jobs of the two processed events; the pending one's is queued.
+    expect(await jobsOfEvents(user.conversations.map((c) => c.eventId))).toBe(1);
     expect(await cachedHashes(user.conversations[0]!.texts)).toBe(2);
     expect((await rowsMentioning(database.pool, needlesOf(user))).length).toBeGreaterThan(0);
+    // The change log keys its rows by event_id alone: found by column, not by text.
+    expect((await rowsKeyedBy(database.pool, idsOf(user))).map((found) => found.table)).toContain("parley.event_changes");
 
     const counts = await forget(database.pool, user.profileId);
 
     expect(counts).toEqual({
-      conversations: 4, messages: 2 + 2 + 1 + 1, events: 3, embeddings: 2, cached_embeddings: 4, jobs: 3,
+      conversations: 4, messages: 2 + 2 + 1 + 1, events: 3, embeddings: 2, cached_embeddings: 4, jobs: 1, event_changes: 7,
       friendship_status: 1, agent_candidates: 1,
     });
     expect(await rowsMentioning(database.pool, needlesOf(user))).toEqual([]);
+    expect(await rowsKeyedBy(database.pool, idsOf(user))).toEqual([]);
     expect(await jobsOfEvents(user.conversations.map((c) => c.eventId))).toBe(0);
   });
 
@@ -104,8 +116,9 @@ describe("parley.forget_user", () => {
       forgotten.push(gone);
       expect(counts.conversations, gone).toBe(4);
       expect(await exportOf(gone)).toEqual({ profile_id: gone, friendship_status: null, agent_candidates: null, conversations: [] });
-      // Ids and texts are unique to each user; a profile id like "a_b" is a substring of "a_b_", so it is checked above instead.
+      // Ids and texts are unique to each user; a profile id like "a_b" is a substring of "a_b_", so it is compared exactly instead.
       expect(await rowsMentioning(database.pool, needlesOf(users.get(gone)!).filter((needle) => needle !== gone))).toEqual([]);
+      expect(await rowsKeyedBy(database.pool, idsOf(users.get(gone)!))).toEqual([]);
       for (const id of ids.filter((candidate) => !forgotten.includes(candidate))) {
         const user = users.get(id)!;
         expect({ export: await exportOf(id), jobs: await jobsOfEvents(user.conversations.map((c) => c.eventId)) }, `${id} after forgetting ${gone}`)
@@ -118,7 +131,8 @@ describe("parley.forget_user", () => {
   it("forgetting an unknown user returns zero counts and changes nothing", async () => {
     const counts = await forget(database.pool, uniqueId("nobody"));
     expect(counts).toEqual({
-      conversations: 0, messages: 0, events: 0, embeddings: 0, cached_embeddings: 0, jobs: 0, friendship_status: 0, agent_candidates: 0,
+      conversations: 0, messages: 0, events: 0, event_changes: 0, embeddings: 0, cached_embeddings: 0, jobs: 0, friendship_status: 0,
+      agent_candidates: 0,
     });
   });
 

@@ -78,3 +78,25 @@ export async function rowsMentioning(pool: pg.Pool, needles: readonly string[]):
   }
   return found;
 }
+
+/**
+ * Rows of any table in schemas parley and graphile_worker whose column named
+ * like a key of `ids` (event_id, conversation_id, profile_id) holds one of its
+ * values, compared exactly: found through the catalog, so a table added later
+ * that keys rows by these ids is checked too.
+ */
+export async function rowsKeyedBy(pool: pg.Pool, ids: Record<string, ReadonlyArray<string>>): Promise<Array<{ table: string; column: string; count: number }>> {
+  const { rows: columns } = await pool.query<{ table: string; column: string }>(`
+    select format('%I.%I', c.table_schema, c.table_name) as table, c.column_name as column
+    from information_schema.columns c
+    join information_schema.tables t using (table_schema, table_name)
+    where c.table_schema in ('parley', 'graphile_worker') and t.table_type = 'BASE TABLE' and c.column_name = any($1)
+    order by 1, 2`, [Object.keys(ids)]);
+  const found: Array<{ table: string; column: string; count: number }> = [];
+  for (const { table, column } of columns) {
+    const { rows } = await pool.query<{ count: number }>(
+      `select count(*)::int as count from ${table} where ${column}::text = any($1::text[])`, [ids[column]]);
+    if (rows[0]!.count > 0) found.push({ table, column, count: rows[0]!.count });
+  }
+  return found;
+}
