@@ -157,7 +157,7 @@ describe("a batch", () => {
     expect(later.claimed.map((event) => event.event_id)).toEqual([second]);
   });
 
-  it("writes nothing for an event deleted while it was being processed, and the rest goes on", async () => {
+  it("writes nothing back for a user forgotten while their event is mid-batch, and the rest goes on", async () => {
     const kept = uniqueId("kept");
     const forgotten = uniqueId("forgotten");
     const keptEvent = await endConversation(database.pool, conversation(kept));
@@ -165,8 +165,8 @@ describe("a batch", () => {
     const ctx = context();
     const claim = await claimEvents(database.pool, ctx.workerId, 10, 300, []);
     expect(claim.claimed).toHaveLength(2);
-    // What forget_user does while the batch computes: the user's rows go, events first.
-    await database.pool.query("delete from parley.conversations where profile_id = $1", [forgotten]);
+    // The user is forgotten while the batch computes.
+    await database.pool.query("select parley.forget_user($1)", [forgotten]);
     const outcomes = await processClaimed(ctx, claim.claimed);
     expect(outcomes.get(goneEvent)).toBe("already_done");
     expect(outcomes.get(keptEvent)).toBe("processed");
