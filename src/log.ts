@@ -1,7 +1,27 @@
+// Logs are JSON lines (one object per line, with event_id and conversation_id where they apply)
+// for machines: pipes, CI, containers. A person at a terminal gets pino-pretty's lines instead.
+// LOG_FORMAT=json|pretty overrides the choice.
 import { pino, type Logger } from "pino";
+import pretty from "pino-pretty";
+import type { Config } from "./config.js";
 
 export type { Logger };
+export type LogFormat = NonNullable<Config["logFormat"]>;
 
-export function createLogger(level: string, name = "parley"): Logger {
-  return pino({ name, level });
+/** LOG_FORMAT when set, else pretty when stdout is a terminal, else JSON. */
+export function resolveLogFormat(configured: LogFormat | undefined, stdoutIsTTY: boolean | undefined): LogFormat {
+  return configured ?? (stdoutIsTTY === true ? "pretty" : "json");
+}
+
+export function createLogger(level: string, name = "parley", format?: LogFormat): Logger {
+  if (resolveLogFormat(format, process.stdout.isTTY) === "json") return pino({ name, level });
+  // In-process and synchronous (no transport thread): the last lines before process.exit are
+  // written, as with JSON. Colours follow the terminal, NO_COLOR and FORCE_COLOR.
+  return pino({ name, level }, pretty({
+    sync: true,
+    translateTime: "SYS:HH:MM:ss.l",
+    ignore: "pid,hostname",
+    // The message first, its fields after it on the same line: one event, one line.
+    singleLine: true,
+  }));
 }
