@@ -24,7 +24,7 @@ function harness(drainTimeoutMs = 5000) {
   let exited!: (code: number) => void;
   const firstExit = new Promise<number>((resolve) => (exited = resolve));
   const host: LifecycleHost = {
-    on: (event: string, listener: (...args: never[]) => void) => events.on(event, listener),
+    on: (event: string, listener: (error?: unknown) => void) => events.on(event, listener),
     exit(code) {
       exits.push(code);
       exited(code);
