@@ -10,6 +10,7 @@ import { createTestDatabase, type TestDatabase } from "../support/database.js";
 import { endConversation } from "../support/fixtures.js";
 import { buildApp } from "../../src/http/app.js";
 import { DASHBOARD_DIR } from "../../src/http/routes/dashboard.js";
+import { issueStreamToken, STREAM_TOKEN_SECONDS } from "../../src/http/stream-token.js";
 import { API_KEY, AUTH, endPayload, silentLog, testConfig } from "./support.js";
 
 let database: TestDatabase;
@@ -165,6 +166,26 @@ describe("the stream cookie", () => {
     const opened = await openStream(cookie.split(";")[0]!);
     expect(opened.status).toBe(200);
     expect(opened.start).toContain("retry: 2000");
+  });
+
+  it("keeps a stream it opened open after it expired", async () => {
+    const config = testConfig();
+    // A token issued 58.5 s ago: it expires 1.5 s from now.
+    const { token } = issueStreamToken(1, config.api.keyHashes, Date.now() - (STREAM_TOKEN_SECONDS * 1000 - 1500));
+    const controller = new AbortController();
+    const response = await fetch(`${base}/v1/events/stream`, { headers: { cookie: `parley_stream=${token}` }, signal: controller.signal });
+    try {
+      expect(response.status).toBe(200);
+      const reader = response.body!.getReader();
+      let received = "";
+      while (!received.includes("event: ready")) received += new TextDecoder().decode((await reader.read()).value);
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+      expect((await openStream(`parley_stream=${token}`)).status).toBe(401);
+      const eventId = await endConversation(database.pool, endPayload({ profile_id: "user_late" }));
+      while (!received.includes(`"event_id":"${eventId}"`)) received += new TextDecoder().decode((await reader.read()).value);
+    } finally {
+      controller.abort();
+    }
   });
 
   it("opens nothing else, and a forged one opens nothing", async () => {

@@ -130,10 +130,11 @@ function candidateLists(candidates) {
 }
 
 const EVENT_COLUMNS = ["Event", "Bot", "Status", "Change", "Level", "Turns", "Questions", "Mood", "Ended"];
+const NUMERIC_COLUMNS = new Set(["Change", "Turns", "Questions"]);
 
 function eventRow(event, now) {
   return el("tr", { "data-event-id": event.event_id },
-    el("td", { class: "num" }, `#${event.event_id}`),
+    el("td", { class: "nowrap" }, `#${event.event_id}`),
     el("td", {}, event.bot_name ?? event.bot_id),
     el("td", {},
       el("span", { class: "badge", "data-status": event.status, title: event.error_details ?? "" }, event.status),
@@ -151,7 +152,7 @@ function eventTable(events, now) {
     ? [el("tr", {}, el("td", { colspan: EVENT_COLUMNS.length, class: "empty" }, "No events for this user."))]
     : events.map((event) => eventRow(event, now));
   return el("div", { class: "scroll" }, el("table", { class: "events" },
-    el("thead", {}, el("tr", {}, EVENT_COLUMNS.map((name) => el("th", {}, name)))),
+    el("thead", {}, el("tr", {}, EVENT_COLUMNS.map((name) => el("th", { class: NUMERIC_COLUMNS.has(name) ? "num" : undefined }, name)))),
     el("tbody", {}, rows)));
 }
 

@@ -5,6 +5,7 @@
 // error_code and Retry it, see it processed, look its user up. Screenshots of each state go to
 // test/artifacts/dashboard/ (git-ignored). No chromium is a failure, not a skip: .ci/run installs it.
 import { existsSync } from "node:fs";
+import { connect, createServer, type AddressInfo, type Server, type Socket } from "node:net";
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -27,6 +28,8 @@ export const CHROMIUM_ARGS = [
 ];
 const ARTIFACTS = path.resolve(import.meta.dirname, "../../artifacts/dashboard");
 const MARK = "REFUSE_ME";
+// Markup in an error's details (whatever a provider answered) must show as text.
+const REFUSAL = `the provider refused a text: <img src=x onerror="document.title='owned'"> (it contains ${MARK})`;
 const USER = "user_dashboard";
 // How many minutes ago each conversation of the seeded hour was processed: a load that rises
 // and falls, so that the chart has a shape.
@@ -41,9 +44,10 @@ class RefusingEmbedder implements Embedder {
   readonly dimension = this.inner.dimension;
   readonly cheap = true;
   refusing = true;
+  refusal = REFUSAL;
   async embed(texts: readonly string[]): Promise<Float32Array[]> {
     if (this.refusing && texts.some((text) => text.includes(MARK))) {
-      throw new EmbeddingError(`the provider refused a text (it contains ${MARK})`, { retryable: false });
+      throw new EmbeddingError(this.refusal, { retryable: false });
     }
     return this.inner.embed(texts);
   }
@@ -58,6 +62,10 @@ let browser: Browser;
 let context: BrowserContext;
 let page: Page;
 let url: string;
+// The browser reaches the API through this proxy, so that a test can cut its connections.
+let proxy: Server;
+let pageUrl: string;
+const connections = new Set<Socket>();
 const embedder = new RefusingEmbedder();
 const requests: Request[] = [];
 const streamMessages: string[] = [];
@@ -81,27 +89,33 @@ async function status(eventId: string): Promise<string> {
 const screenshot = (target: Page, name: string) => target.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
 const text = async (selector: string) => (await page.locator(selector).textContent())?.trim();
 
-/** Cumulative layout shift since the last call (the Layout Instability API, counted by an init script). */
-async function takeLayoutShift(target: Page): Promise<number> {
+/** Layout shifts since the last call and what moved (the Layout Instability API, recorded by an init script). */
+async function takeLayoutShifts(target: Page): Promise<{ total: number; moved: string[] }> {
   return target.evaluate(() => {
-    const holder = window as unknown as { layoutShift: number };
-    const shift = holder.layoutShift;
-    holder.layoutShift = 0;
-    return shift;
+    const holder = window as unknown as { layoutShift: { total: number; moved: string[] } };
+    const shifts = holder.layoutShift;
+    holder.layoutShift = { total: 0, moved: [] };
+    return shifts;
   });
 }
 
 async function openDashboard(target: Page): Promise<void> {
   await target.addInitScript(() => {
-    const holder = window as unknown as { layoutShift: number };
-    holder.layoutShift = 0;
+    const holder = window as unknown as { layoutShift: { total: number; moved: string[] } };
+    holder.layoutShift = { total: 0, moved: [] };
+    type Shift = PerformanceEntry & { value: number; hadRecentInput: boolean; sources: Array<{ node?: Node | null }> };
     new PerformanceObserver((list) => {
-      for (const entry of list.getEntries() as Array<PerformanceEntry & { value: number; hadRecentInput: boolean }>) {
-        if (!entry.hadRecentInput) holder.layoutShift += entry.value;
+      for (const entry of list.getEntries() as Shift[]) {
+        if (entry.hadRecentInput) continue;
+        holder.layoutShift.total += entry.value;
+        for (const source of entry.sources) {
+          const node = source.node as HTMLElement | null | undefined;
+          holder.layoutShift.moved.push(node ? `${node.nodeName}#${node.id}.${node.className} "${(node.textContent ?? "").slice(0, 40)}"` : "?");
+        }
       }
     }).observe({ type: "layout-shift", buffered: true });
   });
-  await target.goto(`${url}/dashboard`);
+  await target.goto(`${pageUrl}/dashboard`);
   await target.locator("#key").fill(API_KEY);
   await target.getByRole("button", { name: "Connect" }).click();
   await target.locator("#live[data-state=live]").waitFor({ timeout: 15_000 });
@@ -117,6 +131,22 @@ beforeAll(async () => {
   workerPool = createPool(database.url, 6, "parley-worker");
   app = buildApp({ pool: apiPool, log: silentLog, config });
   url = await app.listen({ host: "127.0.0.1", port: 0 });
+  const apiPort = new URL(url).port;
+  proxy = createServer((client) => {
+    const upstream = connect(Number(apiPort), "127.0.0.1");
+    for (const socket of [client, upstream]) {
+      connections.add(socket);
+      socket.on("error", () => {});
+      socket.on("close", () => {
+        connections.delete(socket);
+        client.destroy();
+        upstream.destroy();
+      });
+    }
+    client.pipe(upstream).pipe(client);
+  });
+  await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
+  pageUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
   worker = await startWorker({ config, pool: workerPool, log: silentLog, embedder, pollInterval: 500 });
   await worker.listening;
 
@@ -139,8 +169,8 @@ beforeAll(async () => {
   page.on("request", (request) => requests.push(request));
   page.on("pageerror", (error) => pageErrors.push(error.message));
   page.on("console", (message) => {
-    // The wrong key below is refused on purpose: the browser reports the 401.
-    if (message.type() === "error" && !message.text().includes("401")) pageErrors.push(message.text());
+    // The browser reports failed requests itself: the wrong key refused on purpose, the cut stream.
+    if (message.type() === "error" && !message.text().startsWith("Failed to load resource")) pageErrors.push(message.text());
   });
   // The stream as the browser received it (Chromium's DevTools protocol sees EventSource messages).
   const cdp = await context.newCDPSession(page);
@@ -150,6 +180,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close();
+  for (const socket of connections) socket.destroy();
+  proxy?.close();
   await app?.close();
   await worker?.stop();
   await Promise.all([apiPool?.end(), workerPool?.end()]);
@@ -161,7 +193,7 @@ describe("the dashboard in Chromium", { timeout: 60_000 }, () => {
   let processedEvent: string;
 
   it("1. asks for the key once, keeps it in sessionStorage, and goes live", async () => {
-    await page.goto(`${url}/dashboard`);
+    await page.goto(`${pageUrl}/dashboard`);
     await page.locator("#key-form").waitFor();
     await page.locator("#key").fill("not-the-key-0123456789");
     await page.getByRole("button", { name: "Connect" }).click();
@@ -182,13 +214,13 @@ describe("the dashboard in Chromium", { timeout: 60_000 }, () => {
   });
 
   it("2. shows the PROCESSED count change live, from the event stream, with no layout shift", async () => {
-    await takeLayoutShift(page);
+    await takeLayoutShifts(page);
     processedEvent = await endConversation();
     await page.locator("#count-processed", { hasText: new RegExp(`^${HISTORY + 1}$`) }).waitFor({ timeout: 15_000 });
     expect(await status(processedEvent)).toBe("PROCESSED");
     const heard = streamMessages.map((data) => JSON.parse(data) as { event_id: string; status: string });
     expect(heard).toContainEqual(expect.objectContaining({ event_id: processedEvent, status: "PROCESSED" }));
-    expect(await takeLayoutShift(page)).toBe(0);
+    expect(await takeLayoutShifts(page)).toEqual({ total: 0, moved: [] });
     await screenshot(page, "2-processed");
   });
 
@@ -201,8 +233,11 @@ describe("the dashboard in Chromium", { timeout: 60_000 }, () => {
     });
     const row = page.locator(`[data-error-code="embedding_failed"] li[data-event-id="${failedEvent}"]`);
     await row.waitFor({ timeout: 15_000 });
-    expect(await row.locator(".details").textContent()).toBe(`the provider refused a text (it contains ${MARK})`);
-    expect(await text("#count-failed")).toBe("1");
+    expect(await row.locator(".details").textContent()).toBe(REFUSAL);
+    expect(await row.locator(".details img").count()).toBe(0);
+    expect(await page.title()).toBe("Parley · dashboard");
+    // The counts and the list are two reads: the next refresh brings them together if need be.
+    await page.locator("#count-failed", { hasText: /^1$/ }).waitFor();
     expect(await page.locator("#failed-tile").getAttribute("data-alert")).toBe("true");
     await screenshot(page, "3-failed");
   });
@@ -238,15 +273,45 @@ describe("the dashboard in Chromium", { timeout: 60_000 }, () => {
     await screenshot(page, "5-user");
   });
 
+  it("shows a new failure live while a user is looked up (README's screenshot)", async () => {
+    embedder.refusing = true;
+    embedder.refusal = "ollama answered 400: input length exceeds the context length of nomic-embed-text";
+    const another = await endConversation({
+      profile_id: "user_with_bad_text",
+      conversation_log: [{ role: "user", content: `Tell me about the ocean. ${MARK}` }],
+    });
+    await page.locator(`[data-error-code="embedding_failed"] li[data-event-id="${another}"]`).waitFor({ timeout: 15_000 });
+    expect(await page.locator(`.user[data-profile-id="${USER}"]`).count()).toBe(1);
+    await screenshot(page, "8-overview");
+  });
+
+  it("comes back live after the connection is cut and its cookie is gone, with a new cookie", async () => {
+    await context.clearCookies();
+    for (const socket of connections) socket.destroy();
+    await page.locator("#live[data-state=reconnecting]").waitFor({ timeout: 15_000 });
+    await page.locator("#live[data-state=live]").waitFor({ timeout: 15_000 });
+    // The browser's own reconnect, without a cookie, was refused; the page asked for a new one.
+    const tokens = requests.filter((request) => request.url().endsWith("/v1/events/stream/token"));
+    expect(tokens.length).toBeGreaterThanOrEqual(2);
+    const processed = Number(await text("#count-processed"));
+    embedder.refusing = false;
+    await endConversation();
+    await page.locator("#count-processed", { hasText: new RegExp(`^${processed + 1}$`) }).waitFor({ timeout: 15_000 });
+  });
+
   it("never put the API key in a URL; the stream was opened with its cookie, not the key", async () => {
     expect(requests.map((request) => request.url()).filter((requested) => requested.includes(API_KEY))).toEqual([]);
     const streams = requests.filter((request) => new URL(request.url()).pathname === "/v1/events/stream");
-    expect(streams.length).toBeGreaterThan(0);
+    let opened = 0;
     for (const stream of streams) {
       const headers = await stream.allHeaders();
       expect(headers.authorization).toBeUndefined();
+      if ((await stream.response())?.status() !== 200) continue;
       expect(headers.cookie).toMatch(/^parley_stream=\d+\.\d+\.[0-9a-f]{64}$/);
+      opened++;
     }
+    // The first stream, one after the reload, one after the cut.
+    expect(opened).toBeGreaterThanOrEqual(3);
   });
 
   it("ran without a script error", () => {
