@@ -24,6 +24,12 @@ export interface LifecycleOptions {
   /** Longest a stop may take before the process exits anyway. Default 30 s. */
   drainTimeoutMs?: number;
   host?: LifecycleHost;
+  /**
+   * The signals that stop the process. Default SIGINT and SIGTERM; SIGHUP is left to Node (exit
+   * at once, or ignored under nohup) unless a process owns something a closed terminal must not
+   * leave behind, as `npm start` owns its embedded PostgreSQL.
+   */
+  signals?: readonly StopSignal[];
 }
 
 /** Thrown during start-up to exit with a code other than 1 (2: a configuration the process cannot run with). */
@@ -36,7 +42,7 @@ export class StartError extends Error {
 
 // A second signal exits as the shell reports a process killed by it: 128 + its number.
 const SIGNAL_EXIT_CODES = { SIGHUP: 129, SIGINT: 130, SIGTERM: 143 } as const;
-type StopSignal = keyof typeof SIGNAL_EXIT_CODES;
+export type StopSignal = keyof typeof SIGNAL_EXIT_CODES;
 
 export type LifecycleState = "starting" | "running" | "stopping";
 
@@ -54,8 +60,7 @@ export class Lifecycle {
     this.log = options.log;
     this.drainTimeoutMs = options.drainTimeoutMs ?? 30_000;
     this.host = options.host ?? process;
-    // SIGHUP too: a closed terminal must not leave an embedded PostgreSQL behind.
-    for (const signal of Object.keys(SIGNAL_EXIT_CODES) as StopSignal[]) this.host.on(signal, () => this.onSignal(signal));
+    for (const signal of options.signals ?? ["SIGINT", "SIGTERM"]) this.host.on(signal, () => this.onSignal(signal));
     // After an error nobody caught, the process's state is unknown: exit now rather than drain
     // through it (a supervisor starts it again; the heartbeat sweep releases its jobs).
     for (const event of ["uncaughtException", "unhandledRejection"] as const) {

@@ -22,7 +22,8 @@ const EMBEDDED_DATA_DIR = path.join(".data", "postgres");
 
 const config = loadConfig();
 const log = createLogger(config.logLevel, "parley", config.logFormat);
-const lifecycle = new Lifecycle({ log });
+// SIGHUP too: a closed terminal must not leave the embedded PostgreSQL running.
+const lifecycle = new Lifecycle({ log, signals: ["SIGINT", "SIGTERM", "SIGHUP"] });
 
 await lifecycle.start(async (signal) => {
   let databaseUrl = config.databaseUrl;

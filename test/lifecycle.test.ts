@@ -2,7 +2,7 @@ import { EventEmitter } from "node:events";
 import { Writable } from "node:stream";
 import { pino } from "pino";
 import { describe, expect, it } from "vitest";
-import { Lifecycle, StartError, type LifecycleHost } from "../src/lifecycle.js";
+import { Lifecycle, StartError, type LifecycleHost, type StopSignal } from "../src/lifecycle.js";
 
 interface Line {
   level: number;
@@ -11,7 +11,7 @@ interface Line {
 }
 
 /** A lifecycle on a fake process: signals are emitted by the test, exit codes recorded, log lines kept. */
-function harness(drainTimeoutMs = 5000) {
+function harness(drainTimeoutMs = 5000, signals?: readonly StopSignal[]) {
   const lines: Line[] = [];
   const log = pino({ level: "debug" }, new Writable({
     write(chunk: Buffer, _encoding, done) {
@@ -30,7 +30,7 @@ function harness(drainTimeoutMs = 5000) {
       exited(code);
     },
   };
-  const lifecycle = new Lifecycle({ log, host, drainTimeoutMs });
+  const lifecycle = new Lifecycle({ log, host, drainTimeoutMs, ...(signals ? { signals } : {}) });
   const order: string[] = [];
   const part = (name: string, stop: () => Promise<unknown> = async () => {}) =>
     lifecycle.onStop(name, `${name} finished`, async () => {
@@ -62,8 +62,17 @@ describe("Lifecycle", () => {
     ]);
   });
 
-  it.each(["SIGTERM", "SIGHUP"])("drains on %s as on SIGINT", async (signal) => {
-    const { lifecycle, events, firstExit, messages, order, part } = harness();
+  it("leaves SIGHUP alone unless asked to handle it", async () => {
+    const { lifecycle, events, exits, order, part } = harness();
+    await lifecycle.start(async () => part("worker"));
+    expect(events.listenerCount("SIGHUP")).toBe(0);
+    events.emit("SIGHUP");
+    expect(exits).toEqual([]);
+    expect(order).toEqual([]);
+  });
+
+  it.each(["SIGTERM", "SIGHUP"])("drains on %s as on SIGINT when asked to handle it", async (signal) => {
+    const { lifecycle, events, firstExit, messages, order, part } = harness(5000, ["SIGINT", "SIGTERM", "SIGHUP"]);
     await lifecycle.start(async () => part("worker"));
     events.emit(signal);
     expect(await firstExit).toBe(0);
