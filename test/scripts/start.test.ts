@@ -118,6 +118,10 @@ describe("npm start with no DATABASE_URL", () => {
       const key = (await readFile(keyFile, "utf8")).trim();
       expect((await fetch(`${api}/v1/users/u1/state`, { headers: { authorization: `Bearer ${key}` } })).status).toBe(200);
       expect((await fetch(`${api}/v1/users/u1/state`)).status).toBe(401);
+      // The dashboard loads without the key (it asks for it).
+      const dashboard = await fetch(`${api}/dashboard`);
+      expect(dashboard.status).toBe(200);
+      expect(await dashboard.text()).toContain('<script type="module" src="/dashboard/app.js">');
     } finally {
       process.kill(-first.process.pid!, "SIGINT");
     }

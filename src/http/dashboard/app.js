@@ -5,7 +5,7 @@ import { followStream, request, storedKey, Unauthorized } from "./api.js";
 import { nextRefreshDelay } from "./format.js";
 import { el, renderFailures, renderStats, renderUser, renderWorkers } from "./view.js";
 
-const REFRESH_MS = 500;
+const REFRESH_MS = 1000;
 const TICK_MS = 5000;
 
 const $ = (id) => document.getElementById(id);
