@@ -14,9 +14,11 @@ export function resolveLogFormat(configured: LogFormat | undefined, stdoutIsTTY:
 }
 
 export function createLogger(level: string, name = "parley", format?: LogFormat): Logger {
-  if (resolveLogFormat(format, process.stdout.isTTY) === "json") return pino({ name, level });
-  // In-process and synchronous (no transport thread): the last lines before process.exit are
-  // written, as with JSON. Colours follow the terminal, NO_COLOR and FORCE_COLOR.
+  // Synchronous writes, in either format: pino's default asynchronous stdout flushes what it
+  // still buffers at process.exit ahead of a write already under way, so the last lines of a
+  // shutdown could come out of order.
+  if (resolveLogFormat(format, process.stdout.isTTY) === "json") return pino({ name, level }, pino.destination({ dest: 1, sync: true }));
+  // In-process (no transport thread). Colours follow the terminal, NO_COLOR and FORCE_COLOR.
   return pino({ name, level }, pretty({
     sync: true,
     translateTime: "SYS:HH:MM:ss.l",
