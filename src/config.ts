@@ -110,6 +110,8 @@ export const configSchema = z.object({
   HOST: z.string().min(1).default("127.0.0.1"),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  // Unset: pretty lines on a terminal, JSON lines otherwise.
+  LOG_FORMAT: z.enum(["json", "pretty"]).optional(),
 });
 
 export type RawConfig = z.infer<typeof configSchema>;
@@ -157,6 +159,7 @@ export function parseConfig(env: Record<string, string | undefined>) {
     api: { keyHashes: raw.PARLEY_API_KEYS ?? [], auth: raw.PARLEY_API_AUTH, host: raw.HOST },
     port: raw.PORT,
     logLevel: raw.LOG_LEVEL,
+    logFormat: raw.LOG_FORMAT,
   };
 }
 

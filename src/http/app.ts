@@ -19,9 +19,12 @@ import { EventHub } from "./stream/hub.js";
 import { registerMetricsRoute } from "./metrics.js";
 import { conversationRoutes } from "./routes/conversations.js";
 import { bindLog, type RouteContext } from "./routes/context.js";
+import { dashboardRoutes } from "./routes/dashboard.js";
 import { eventRoutes } from "./routes/events.js";
 import { healthRoutes } from "./routes/health.js";
+import { operationsRoutes } from "./routes/operations.js";
 import { userRoutes } from "./routes/users.js";
+import { verifyStreamCookie } from "./stream-token.js";
 
 /**
  * A little above the SQL API's 1 MiB: PostgreSQL measures the payload as
@@ -105,7 +108,8 @@ export function buildApp(options: AppOptions): FastifyInstance {
   app.addHook("onRequest", async (request, reply) => {
     reply.header("x-request-id", request.id);
     if (auth === "off" || (request.routeOptions.config as { public?: boolean }).public === true) return;
-    const result = verifyBearer(request.headers.authorization, config.api.keyHashes);
+    // A browser's EventSource sends the stream cookie instead (src/http/stream-token.ts).
+    const result = verifyStreamCookie(request, config.api.keyHashes) ?? verifyBearer(request.headers.authorization, config.api.keyHashes);
     if (!result.ok) {
       request.log.info({ reason: result.reason }, "rejected: no valid API key");
       return reply.code(401).header("www-authenticate", 'Bearer realm="parley"')
@@ -146,6 +150,8 @@ export function buildApp(options: AppOptions): FastifyInstance {
     await scoped.register(conversationRoutes, context);
     await scoped.register(userRoutes, context);
     await scoped.register(eventRoutes, context);
+    await scoped.register(operationsRoutes, context);
+    await scoped.register(dashboardRoutes);
     scoped.get("/docs/json", { schema: { hide: true } }, async () => app.swagger());
   });
 

@@ -7,7 +7,7 @@ import { ConfigError, type Config } from "../config.js";
 
 export type AuthResult =
   | { ok: true; keyIndex: number }
-  | { ok: false; reason: "missing" | "malformed" | "unknown" };
+  | { ok: false; reason: "missing" | "malformed" | "unknown" | "expired" };
 
 export function verifyBearer(authorization: string | undefined, keyHashes: readonly Buffer[]): AuthResult {
   if (authorization === undefined || authorization.trim() === "") return { ok: false, reason: "missing" };
@@ -26,6 +26,8 @@ export const AUTH_MESSAGES: Record<Exclude<AuthResult, { ok: true }>["reason"], 
   missing: "an API key is required: send Authorization: Bearer <key>",
   malformed: "the Authorization header must be: Bearer <key>",
   unknown: "the API key is not valid",
+  // Only a stream token (src/http/stream-token.ts) expires.
+  expired: "the stream token has expired; get a new one with POST /v1/events/stream/token",
 };
 
 /**

@@ -1,39 +1,29 @@
-// `npm run api`: the HTTP API alone (the worker runs elsewhere: `npm run
-// worker`). Stops on SIGINT/SIGTERM after open requests finish.
+// `npm run api`: the HTTP API alone (the worker runs elsewhere: `npm run worker`). Stops on
+// SIGINT/SIGTERM after open requests finish (src/lifecycle.ts).
 import { ConfigError, loadConfig } from "../config.js";
 import { requireDatabaseUrl } from "../db/database-url.js";
+import { Lifecycle, StartError } from "../lifecycle.js";
 import { createLogger } from "../log.js";
 import { createMetrics } from "../metrics/registry.js";
 import { buildApp } from "./app.js";
 import { createApiPool } from "./pool.js";
 
 const config = loadConfig();
-const log = createLogger(config.logLevel, "parley-api");
-const pool = createApiPool(requireDatabaseUrl(config));
+const log = createLogger(config.logLevel, "parley-api", config.logFormat);
+const lifecycle = new Lifecycle({ log });
 
-let app;
-try {
+await lifecycle.start(async () => {
+  const pool = createApiPool(requireDatabaseUrl(config));
+  lifecycle.onStop("database pool", "closed its connections", () => pool.end());
   const metrics = createMetrics({ pool, log, workerStaleAfterSeconds: config.workerStaleAfterSeconds });
-  app = buildApp({ pool, log, config, metricsRegistry: metrics.registry });
-} catch (error) {
-  if (error instanceof ConfigError) {
-    process.stderr.write(`parley: invalid configuration: ${error.message}\n`);
-    process.exit(2);
+  let app;
+  try {
+    app = buildApp({ pool, log, config, metricsRegistry: metrics.registry });
+  } catch (error) {
+    if (error instanceof ConfigError) throw new StartError(`invalid configuration: ${error.message}`, 2, { cause: error });
+    throw error;
   }
-  throw error;
-}
-const address = await app.listen({ host: config.api.host, port: config.port });
-log.info({ address, auth: config.api.auth === "off" ? "off" : `${config.api.keyHashes.length} key(s)` }, "api listening");
-
-let stopping = false;
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  process.on(signal, () => {
-    if (stopping) process.exit(1);
-    stopping = true;
-    log.info({ signal }, "stopping: finishing open requests");
-    app.close().then(() => pool.end()).then(() => process.exit(0), (error: unknown) => {
-      log.error({ err: error }, "unclean stop");
-      process.exit(1);
-    });
-  });
-}
+  const address = await app.listen({ host: config.api.host, port: config.port });
+  lifecycle.onStop("http api", "answered the open requests and closed the event streams", () => app.close());
+  log.info({ address, dashboard: `${address}/dashboard`, auth: config.api.auth === "off" ? "off" : `${config.api.keyHashes.length} key(s)` }, "api listening");
+});

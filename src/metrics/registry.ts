@@ -80,6 +80,12 @@ export function createMetrics(options: MetricsOptions = {}): ParleyMetrics {
     help: "Unfinished events the reconciler found without a live job and queued again.",
     registers: [registry],
   });
+  const embeddingErrors = new Counter({
+    name: "parley_embedding_errors_total",
+    help: "Calls to the embedding provider that failed (timeouts, refusals, bad answers).",
+    labelNames: ["model"] as const,
+    registers: [registry],
+  });
   const embeddingSeconds = new Histogram({
     name: "parley_embedding_seconds",
     help: "Duration of each call to the embedding provider (cache misses only), failures included.",
@@ -134,6 +140,8 @@ export function createMetrics(options: MetricsOptions = {}): ParleyMetrics {
     },
     timeEmbedder(embedder) {
       const histogram = embeddingSeconds.labels({ model: embedder.model });
+      const errors = embeddingErrors.labels({ model: embedder.model });
+      errors.inc(0);
       const timed: Embedder = {
         get model() {
           return embedder.model;
@@ -149,6 +157,9 @@ export function createMetrics(options: MetricsOptions = {}): ParleyMetrics {
           const started = performance.now();
           try {
             return await embedder.embed(texts);
+          } catch (error) {
+            errors.inc();
+            throw error;
           } finally {
             histogram.observe((performance.now() - started) / 1000);
           }
@@ -165,9 +176,10 @@ export function createMetrics(options: MetricsOptions = {}): ParleyMetrics {
 }
 
 /**
- * The two counts an operator alerts on, read on each scrape. Each count is answered from its
- * partial index (conversation_events_unfinished, conversation_events_failed), so the cost grows
- * with the backlog and the failures, not with the table. Both gauges share one query per scrape.
+ * What an operator alerts on, read on each scrape from parley.pipeline_stats and the heartbeats.
+ * Only the view's columns read here are computed (PostgreSQL drops the others' subqueries), each
+ * from its partial index (conversation_events_unfinished, conversation_events_failed), so the
+ * cost grows with the backlog and the failures, not with the table. The gauges share one query.
  */
 function registerQueueGauges(registry: Registry, pool: pg.Pool, options: MetricsOptions) {
   const timeoutMs = options.queryTimeoutMs ?? 2000;
@@ -195,6 +207,7 @@ function registerQueueGauges(registry: Registry, pool: pg.Pool, options: Metrics
     });
   gauge("parley_events_pending", "Events not finished yet: PENDING or PROCESSING (retries waiting included).", (c) => c.pending);
   gauge("parley_events_failed", "Events that failed for good (status FAILED) and wait for parley.retry_event.", (c) => c.failed);
+  gauge("parley_oldest_pending_seconds", "Age of the oldest event PENDING or PROCESSING (retries waiting included); 0 when there is none.", (c) => c.oldest_pending_seconds);
   gauge("parley_database_up", "1 when this scrape could count the queue in PostgreSQL, else 0 (the queue gauges are then NaN).", () => 1, 0);
   gauge("parley_workers_live", "Worker processes whose heartbeat is recent (parley.worker_heartbeats).", (c) => c.workers);
 }
@@ -202,14 +215,17 @@ function registerQueueGauges(registry: Registry, pool: pg.Pool, options: Metrics
 interface QueueCounts {
   pending: number;
   failed: number;
+  oldest_pending_seconds: number;
   workers: number;
 }
 
 export const QUEUE_COUNTS_SQL = `
   select
-    (select count(*) from parley.conversation_events where status in ('PENDING', 'PROCESSING'))::float8 as pending,
-    (select count(*) from parley.conversation_events where status = 'FAILED')::float8 as failed,
-    (select count(*) from parley.worker_heartbeats where last_seen_at > now() - make_interval(secs => $1))::float8 as workers`;
+    (pending + processing)::float8 as pending,
+    failed::float8 as failed,
+    coalesce(oldest_pending_seconds, 0) as oldest_pending_seconds,
+    (select count(*) from parley.worker_heartbeats where last_seen_at > now() - make_interval(secs => $1))::float8 as workers
+  from parley.pipeline_stats`;
 
 async function queueCounts(pool: pg.Pool, timeoutMs: number, staleAfterSeconds: number): Promise<QueueCounts> {
   let timer: NodeJS.Timeout | undefined;

@@ -12,7 +12,7 @@ describe("createMetrics", () => {
     const text = await registry.metrics();
     for (const name of [
       "parley_events_processed_total", "parley_event_processing_seconds", "parley_event_end_to_end_seconds",
-      "parley_reconciler_requeued_total", "parley_embedding_seconds",
+      "parley_reconciler_requeued_total", "parley_embedding_seconds", "parley_embedding_errors_total",
       "parley_embedding_cache_hits_total", "parley_embedding_cache_misses_total",
     ]) expect(text).toContain(`# TYPE ${name} `);
     expect(text).toContain('parley_events_processed_total{status="processed"} 0');
@@ -61,6 +61,9 @@ describe("createMetrics", () => {
     await expect(metrics.timeEmbedder(failing).embed(["x"])).rejects.toThrow("down");
     expect(await value(metrics.registry, "parley_embedding_seconds_count", { model: "hashing-1024" })).toBe(1);
     expect(await value(metrics.registry, "parley_embedding_seconds_count", { model: "down-2" })).toBe(1);
+    // Errors by model, present at zero from the wrapping on, so that rate() sees a series.
+    expect(await value(metrics.registry, "parley_embedding_errors_total", { model: "hashing-1024" })).toBe(0);
+    expect(await value(metrics.registry, "parley_embedding_errors_total", { model: "down-2" })).toBe(1);
   });
 
   it("the cache counters follow the cache's own counts across scrapes, and never go down", async () => {

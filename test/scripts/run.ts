@@ -15,9 +15,22 @@ export interface Child {
   exited: Promise<number | null>;
 }
 
-export function start(entry: string, args: string[], env: Record<string, string>, cwd = ROOT): Child {
-  const child = spawn(process.execPath, ["--import", TSX, path.join(ROOT, entry), ...args], {
-    cwd, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"],
+/** The command line npm would run for `entry`: node with tsx's loader. */
+export function entryCommand(entry: string, args: string[] = []): [string, ...string[]] {
+  return [process.execPath, "--import", TSX, path.join(ROOT, entry), ...args];
+}
+
+/** `detached`: its own process group, so that a test can signal the group as a terminal's Ctrl-C does. */
+export function start(entry: string, args: string[], env: Record<string, string | undefined>, cwd = ROOT, options: { detached?: boolean } = {}): Child {
+  return run(entryCommand(entry, args), env, cwd, options);
+}
+
+/** Any command, its output collected as start()'s is. A variable set to undefined is removed from its environment. */
+export function run(commandLine: string[], env: Record<string, string | undefined>, cwd = ROOT, options: { detached?: boolean } = {}): Child {
+  const [command, ...commandArgs] = commandLine;
+  const merged = Object.fromEntries(Object.entries({ ...process.env, ...env }).filter(([, value]) => value !== undefined));
+  const child = spawn(command!, commandArgs, {
+    cwd, env: merged, stdio: ["ignore", "pipe", "pipe"], detached: options.detached ?? false,
   });
   let stdout = "";
   let stderr = "";

@@ -94,7 +94,8 @@ describe("npm start with no DATABASE_URL", () => {
     const url = `postgres://postgres:postgres@127.0.0.1:${port}/postgres`;
     const env = { DATABASE_URL: "", PARLEY_API_KEYS: "", PARLEY_EMBEDDED_PORT: String(port), PORT: "0", PARLEY_METRICS_PORT: "0", PARLEY_EMBEDDER: "hashing" };
 
-    const first = start("src/main.ts", [], env, dir);
+    // Its own process group, signalled as a whole below, as Ctrl-C in a terminal does.
+    const first = start("src/main.ts", [], env, dir, { detached: true });
     let api: string;
     try {
       api = (await runningLine(first)).api;
@@ -117,10 +118,28 @@ describe("npm start with no DATABASE_URL", () => {
       const key = (await readFile(keyFile, "utf8")).trim();
       expect((await fetch(`${api}/v1/users/u1/state`, { headers: { authorization: `Bearer ${key}` } })).status).toBe(200);
       expect((await fetch(`${api}/v1/users/u1/state`)).status).toBe(401);
+      // The dashboard loads without the key (it asks for it).
+      const dashboard = await fetch(`${api}/dashboard`);
+      expect(dashboard.status).toBe(200);
+      expect(await dashboard.text()).toContain('<script type="module" src="/dashboard/app.js">');
     } finally {
-      first.process.kill("SIGINT");
+      process.kill(-first.process.pid!, "SIGINT");
     }
     expect(await first.exited).toBe(0);
+    // It says that it is stopping, what it finished, and that it stopped; nothing went wrong on
+    // the way (the embedded server, in its own group, stopped last, after the connections closed).
+    const lines = first.stdout().split("\n").filter(Boolean).map((line) => JSON.parse(line) as { level: number; msg: string });
+    const stopping = lines.findIndex((line) => line.msg.startsWith("stopping (SIGINT)"));
+    expect(lines.slice(stopping).map((line) => line.msg)).toEqual([
+      "stopping (SIGINT); Ctrl-C again exits at once",
+      "worker: finished the jobs in hand and removed its heartbeat",
+      "http api: answered the open requests and closed the event streams",
+      "database pools: closed their connections",
+      "embedded postgres: shut down, its data kept in .data/postgres",
+      "stopped",
+    ]);
+    expect(lines.filter((line) => line.level >= 40)).toEqual([]);
+    expect(first.stderr()).toBe("");
     // The embedded server stopped with it.
     await expect(new pg.Client({ connectionString: url }).connect()).rejects.toThrow(/ECONNREFUSED/);
 
