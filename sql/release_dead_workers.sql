@@ -19,7 +19,7 @@ begin
   from graphile_worker.jobs j
   where j.locked_by is not null
     and j.locked_at < now() - stale_after
-    and j.task_identifier in ('process_conversation', 'reconcile_events', 'close_idle_conversations')
+    and j.task_identifier in ('process_conversation', 'reconcile_events', 'close_idle_conversations', 'deliver_webhook')
     and not exists (
       select 1 from parley.worker_heartbeats h
       where j.locked_by in (h.worker_id, h.pool_id) and h.last_seen_at >= now() - stale_after);

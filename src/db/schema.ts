@@ -139,6 +139,44 @@ export interface WorkerHeartbeatsTable {
   pool_id: string | null;
 }
 
+export interface WebhooksTable {
+  webhook_id: Generated<string>;
+  url: string;
+  /** Readable by the owner and through parley.webhook_delivery_to_send only (sql/zz_grants.sql). */
+  secret: string;
+  events: Array<"PROCESSED" | "FAILED">;
+  created_at: DefaultedTimestamp;
+}
+
+export type WebhookDeliveryStatus = "PENDING" | "DELIVERED" | "FAILED";
+
+export interface WebhookDeliveriesTable {
+  delivery_id: Generated<string>;
+  webhook_id: string;
+  event_id: string;
+  event_status: "PROCESSED" | "FAILED";
+  payload: Json<Record<string, unknown>>;
+  status: ColumnType<WebhookDeliveryStatus, WebhookDeliveryStatus | undefined, WebhookDeliveryStatus>;
+  attempt_count: Generated<number>;
+  next_attempt_at: Timestamp | null;
+  http_status: number | null;
+  error_code: string | null;
+  error_details: string | null;
+  created_at: DefaultedTimestamp;
+  finished_at: Timestamp | null;
+}
+
+export interface WebhookDeliveryAttemptsTable {
+  delivery_id: string;
+  attempt: number;
+  status: "DELIVERED" | "FAILED";
+  http_status: number | null;
+  error_code: string | null;
+  error_details: string | null;
+  started_at: Timestamp;
+  duration_ms: number;
+}
+
 export interface PipelineStatsView {
   pending: string;
   processing: string;
@@ -164,6 +202,9 @@ export interface Database {
   "parley.event_changes": EventChangesTable;
   "parley.event_changes_horizon": EventChangesHorizonTable;
   "parley.pipeline_stats": PipelineStatsView;
+  "parley.webhooks": WebhooksTable;
+  "parley.webhook_deliveries": WebhookDeliveriesTable;
+  "parley.webhook_delivery_attempts": WebhookDeliveryAttemptsTable;
 }
 
 export type Conversation = Selectable<ConversationsTable>;

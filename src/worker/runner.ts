@@ -19,6 +19,7 @@ import { cachedCatalog } from "./catalog.js";
 import { Drainer, WorkerStoppingError } from "./drainer.js";
 import type { ProcessingContext } from "./process-batch.js";
 import { startHeartbeat } from "./heartbeat.js";
+import { deliverWebhookTask } from "./deliver-webhook.js";
 import { topicPrototypes } from "./topic-prototypes.js";
 import { applyRetentionTask, RETENTION_CRON } from "./apply-retention.js";
 
@@ -63,7 +64,7 @@ export interface RunningWorker {
 export function buildTaskList(
   context: ProcessingContext & { db: Db },
   drainer: Drainer,
-  settings: { idleTimeoutSeconds: number; changeRetentionSeconds: number; messageRetention?: string | undefined },
+  settings: { idleTimeoutSeconds: number; changeRetentionSeconds: number; messageRetention?: string | undefined; webhooks: Config["webhooks"] },
   hooks: { onRequeue?: ((count: number) => void) | undefined } = {},
 ): TaskList {
   return {
@@ -97,6 +98,7 @@ export function buildTaskList(
       }
       if (pruned > 0) context.log.info({ pruned }, "pruned the change stream's old entries");
     },
+    deliver_webhook: deliverWebhookTask({ db: context.db, log: context.log, settings: settings.webhooks }),
   };
 }
 
@@ -162,6 +164,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     idleTimeoutSeconds: config.idleTimeoutSeconds,
     changeRetentionSeconds: config.changeRetentionSeconds,
     messageRetention: config.messageRetention,
+    webhooks: config.webhooks,
   }, { onRequeue: options.onRequeue });
 
   // One graphile-worker pool. It restarts when the database went away under it.

@@ -1,0 +1,58 @@
+-- Body of the statement trigger conversation_events_queue_webhooks
+-- (migrations/0006_webhooks.sql): after each UPDATE of conversation_events,
+-- one delivery per event that became PROCESSED or FAILED and per webhook
+-- subscribed to that status, with its job, in the updating transaction.
+--
+-- Security definer: whoever finishes the event (the worker's role, an
+-- operator) needs no right on the webhook tables or the queue.
+create or replace function parley._queue_webhook_deliveries() returns trigger
+language plpgsql
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+  jobs graphile_worker.job_spec[];
+begin
+  -- Every UPDATE of an event comes through here (claims, retries, the change
+  -- stream's change_seq): with no subscription, one probe of a tiny table.
+  if not exists (select from parley.webhooks) then
+    return null;
+  end if;
+
+  with finished as (
+    select n.*
+    from new_events n
+    join old_events o on o.event_id = n.event_id
+    where n.status in ('PROCESSED', 'FAILED')
+      and o.status is distinct from n.status
+  ), queued as (
+    insert into parley.webhook_deliveries (webhook_id, event_id, event_status, payload)
+    select w.webhook_id, f.event_id, f.status, jsonb_build_object(
+      'type', case f.status when 'PROCESSED' then 'conversation.processed' else 'conversation.failed' end,
+      'event_id', f.event_id::text,
+      'conversation_id', f.conversation_id,
+      'profile_id', f.profile_id,
+      'status', f.status,
+      'results', case when f.status = 'PROCESSED' then jsonb_build_object(
+        'friendship_score_change', f.friendship_score_change,
+        'new_friendship_level', f.new_friendship_level,
+        'total_turns', f.total_turns,
+        'user_initiated_questions', f.user_initiated_questions,
+        'topic_metrics', f.topic_metrics,
+        'session_emotion', f.session_emotion) end,
+      'error', case when f.status = 'FAILED' then jsonb_build_object(
+        'code', f.error_code,
+        'details', f.error_details) end)
+    from finished f
+    join parley.webhooks w on f.status = any (w.events)
+    order by f.event_id, w.webhook_id
+    returning delivery_id, webhook_id
+  )
+  select array_agg(parley._webhook_delivery_job(q.delivery_id, q.webhook_id, null)) into jobs from queued q;
+
+  if jobs is not null then
+    perform graphile_worker.add_jobs(jobs);
+  end if;
+  return null;
+end
+$$;

@@ -1,0 +1,327 @@
+// Webhooks in plain SQL: subscriptions, deliveries queued by the statement
+// trigger in the transaction that finishes an event, the delivery's state
+// machine, and what goes with a user's events and with a removed webhook.
+// Each test runs in a transaction it rolls back, so subscriptions never leak
+// from one test into the next.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DatabaseError, type PoolClient } from "pg";
+import { createTestDatabase, type TestDatabase } from "../support/database.js";
+import { conversationPayload, uniqueId } from "../support/fixtures.js";
+import { WEBHOOK_EVENT_KINDS } from "../../src/webhooks/schemas.js";
+
+const SECRET = "sql-test-secret-0123456789";
+let database: TestDatabase;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+});
+afterAll(async () => {
+  await database?.drop();
+});
+
+async function rolledBack<T>(body: (client: PoolClient) => Promise<T>): Promise<T> {
+  const client = await database.pool.connect();
+  try {
+    await client.query("begin");
+    return await body(client);
+  } finally {
+    await client.query("rollback").catch(() => {});
+    client.release();
+  }
+}
+
+async function rejection(call: Promise<unknown>): Promise<DatabaseError> {
+  const error = await call.then(() => undefined, (failure: unknown) => failure);
+  expect(error, "the call should have been rejected").toBeInstanceOf(DatabaseError);
+  return error as DatabaseError;
+}
+
+async function addWebhook(client: PoolClient, url = "https://hooks.example.com/parley", events?: string[]): Promise<string> {
+  const { rows } = events === undefined
+    ? await client.query<{ id: string }>("select parley.add_webhook($1, $2) as id", [url, SECRET])
+    : await client.query<{ id: string }>("select parley.add_webhook($1, $2, $3) as id", [url, SECRET, events]);
+  return rows[0]!.id;
+}
+
+/** Ended conversations' event ids, one per profile given. */
+async function events(client: PoolClient, profiles: string[]): Promise<string[]> {
+  const ids: string[] = [];
+  for (const profile of profiles) {
+    const { rows } = await client.query<{ id: string }>("select parley.end_conversation($1) as id",
+      [JSON.stringify(conversationPayload({ profile_id: profile }))]);
+    ids.push(rows[0]!.id);
+  }
+  return ids;
+}
+
+async function deliveries(client: PoolClient) {
+  const { rows } = await client.query<{ delivery_id: string; webhook_id: string; event_id: string; status: string; payload: Record<string, unknown> }>(
+    "select delivery_id, webhook_id, event_id, status, payload from parley.webhook_deliveries order by event_id, webhook_id");
+  return rows;
+}
+
+async function deliveryJobs(client: PoolClient) {
+  const { rows } = await client.query<{ payload: unknown; queue_name: string; key: string; run_at: Date }>(`
+    select p.payload, j.queue_name, p.key, p.run_at from graphile_worker.jobs j
+    join graphile_worker._private_jobs p on p.id = j.id
+    where j.task_identifier = 'deliver_webhook' order by p.id`);
+  return rows;
+}
+
+describe("parley.add_webhook", () => {
+  it("stores a subscription, to PROCESSED and FAILED by default, and returns its id", async () => {
+    await rolledBack(async (client) => {
+      const id = await addWebhook(client);
+      const only = await addWebhook(client, "HTTP://[2001:db8::1]:8443/x?y=1", ["FAILED", "FAILED"]);
+      const { rows } = await client.query("select webhook_id, url, secret, events from parley.webhooks order by webhook_id");
+      expect(rows).toEqual([
+        { webhook_id: id, url: "https://hooks.example.com/parley", secret: SECRET, events: ["PROCESSED", "FAILED"] },
+        { webhook_id: only, url: "HTTP://[2001:db8::1]:8443/x?y=1", secret: SECRET, events: ["FAILED"] },
+      ]);
+    });
+  });
+
+  it.each([
+    [["ftp://example.com/x", SECRET], "url", "url: must be an absolute URL starting with https:// or http:// (got ftp:)"],
+    [["example.com/hooks", SECRET], "url", "url: must be an absolute URL starting with https:// or http://"],
+    [["", SECRET], "url", "url: is required"],
+    [[null, SECRET], "url", "url: is required"],
+    [["https://", SECRET], "url", "url: has no host"],
+    [["https://user:pass@example.com/", SECRET], "url", "url: must not contain credentials"],
+    [["https://exa mple.com/", SECRET], "url", "url: must not contain spaces or control characters"],
+    [["https://exämple.com/", SECRET], "url", "url: must have a DNS name or an IP address as its host"],
+    [["https://example.com:0/", SECRET], "url", "url: port 0 is out of range 1-65535"],
+    [["https://example.com:65536/", SECRET], "url", "url: port 65536 is out of range 1-65535"],
+    [[`https://example.com/${"x".repeat(2048)}`, SECRET], "url", "url: is 2068 characters long; the limit is 2048"],
+    [["https://example.com/", null], "secret", "secret: is required"],
+    [["https://example.com/", ""], "secret", "secret: is required"],
+    [["https://example.com/", "too-short-1234"], "secret", "secret: must be at least 16 characters long (got 14)"],
+    [["https://example.com/", "s".repeat(257)], "secret", "secret: must be at most 256 characters long (got 257)"],
+    [["https://example.com/", SECRET, []], "events", "events: must list at least one of PROCESSED, FAILED"],
+    [["https://example.com/", SECRET, null], "events", "events: must list at least one of PROCESSED, FAILED"],
+    [["https://example.com/", SECRET, ["PROCESSED", "DONE"]], "events[1]", "events[1]: must be one of PROCESSED, FAILED (got DONE)"],
+    [["https://example.com/", SECRET, ["processed"]], "events[0]", "events[0]: must be one of PROCESSED, FAILED (got processed)"],
+    [["https://example.com/", SECRET, ["PENDING"]], "events[0]", "events[0]: must be one of PROCESSED, FAILED (got PENDING)"],
+  ] as Array<[unknown[], string, string]>)("rejects %j with 22023 naming %s, writes nothing and never echoes the secret", async (args, field, message) => {
+    await rolledBack(async (client) => {
+      const call = args.length === 3
+        ? client.query("select parley.add_webhook($1, $2, $3)", args)
+        : client.query("select parley.add_webhook($1, $2)", args);
+      const error = await rejection(call);
+      expect(error.code).toBe("22023");
+      expect(error.column).toBe(field);
+      expect(error.message.startsWith(message)).toBe(true);
+      if (typeof args[1] === "string" && args[1].length > 0) expect(error.message).not.toContain(args[1]);
+    });
+    expect((await database.pool.query("select count(*)::int as n from parley.webhooks")).rows[0].n).toBe(0);
+  });
+
+  it("knows exactly the event kinds the TypeScript schemas offer", async () => {
+    await rolledBack(async (client) => {
+      for (const kind of WEBHOOK_EVENT_KINDS) await addWebhook(client, "https://example.com/", [kind]);
+      const { rows } = await client.query("select array_agg(events[1] order by webhook_id) as kinds from parley.webhooks");
+      expect(rows[0].kinds).toEqual([...WEBHOOK_EVENT_KINDS]);
+    });
+  });
+});
+
+describe("queueing deliveries", () => {
+  it("an event that becomes PROCESSED queues one delivery per webhook and a job holding only the delivery id, in the same transaction", async () => {
+    await rolledBack(async (client) => {
+      const both = await addWebhook(client);
+      const processedOnly = await addWebhook(client, "https://other.example.com/", ["PROCESSED"]);
+      const failedOnly = await addWebhook(client, "https://third.example.com/", ["FAILED"]);
+      const [eventId] = await events(client, [uniqueId("user")]);
+      await client.query(`update parley.conversation_events set status = 'PROCESSED', processed_at = now(), total_turns = 4,
+        friendship_score_change = 2.5, new_friendship_level = 'PHASE1_STRANGER' where event_id = $1`, [eventId]);
+
+      const queued = await deliveries(client);
+      expect(queued.map((d) => [d.webhook_id, d.event_id, d.status])).toEqual([[both, eventId, "PENDING"], [processedOnly, eventId, "PENDING"]]);
+      expect(queued.map((d) => d.webhook_id)).not.toContain(failedOnly);
+      expect(queued[0]!.payload).toMatchObject({
+        type: "conversation.processed", event_id: eventId, status: "PROCESSED", error: null,
+        results: { total_turns: 4, friendship_score_change: 2.5, new_friendship_level: "PHASE1_STRANGER" },
+      });
+      const jobs = await deliveryJobs(client);
+      expect(jobs.map((job) => job.payload)).toEqual(queued.map((d) => ({ delivery_id: d.delivery_id })));
+      expect(jobs.map((job) => job.queue_name)).toEqual([`parley:webhook:${both}`, `parley:webhook:${processedOnly}`]);
+    });
+  });
+
+  it("a FAILED event is announced as conversation.failed with its error, to the webhooks that want failures", async () => {
+    await rolledBack(async (client) => {
+      await addWebhook(client, "https://only-processed.example.com/", ["PROCESSED"]);
+      const failures = await addWebhook(client, "https://failures.example.com/", ["FAILED"]);
+      const [eventId] = await events(client, ["user_failed"]);
+      await client.query(`update parley.conversation_events set status = 'FAILED', error_code = 'empty_conversation',
+        error_details = 'no messages' where event_id = $1`, [eventId]);
+      const queued = await deliveries(client);
+      expect(queued).toHaveLength(1);
+      expect(queued[0]!.webhook_id).toBe(failures);
+      expect(queued[0]!.payload).toEqual({
+        type: "conversation.failed", event_id: eventId, conversation_id: expect.any(String), profile_id: "user_failed",
+        status: "FAILED", results: null, error: { code: "empty_conversation", details: "no messages" },
+      });
+    });
+  });
+
+  it("one UPDATE finishing many events (a worker's batch) queues one delivery per event and webhook, and nothing for other changes", async () => {
+    await rolledBack(async (client) => {
+      await addWebhook(client);
+      await addWebhook(client, "https://second.example.com/");
+      const ids = await events(client, Array.from({ length: 6 }, (_, i) => `batch_user_${i}`));
+      // Claims, and a change that leaves the status as it was, queue nothing.
+      await client.query("update parley.conversation_events set status = 'PROCESSING' where event_id = any($1)", [ids]);
+      await client.query("update parley.conversation_events set attempt_count = 1 where event_id = any($1)", [ids]);
+      expect(await deliveries(client)).toEqual([]);
+
+      await client.query(`update parley.conversation_events set
+        status = case when event_id = $2 then 'FAILED' else 'PROCESSED' end where event_id = any($1)`, [ids, ids[0]]);
+      const queued = await deliveries(client);
+      expect(queued).toHaveLength(12);
+      expect(new Set(queued.map((d) => d.event_id))).toEqual(new Set(ids));
+      expect(queued.filter((d) => d.payload.type === "conversation.failed").map((d) => d.event_id)).toEqual([ids[0], ids[0]]);
+      expect(await deliveryJobs(client)).toHaveLength(12);
+
+      // Already PROCESSED: updating it again is no new event.
+      await client.query("update parley.conversation_events set processed_at = now() where event_id = any($1)", [ids]);
+      await client.query("update parley.conversation_events set status = 'PROCESSED' where event_id = any($1) and status = 'PROCESSED'", [ids]);
+      expect(await deliveries(client)).toHaveLength(12);
+    });
+  });
+
+  it("a rolled-back finish leaves no delivery and no job", async () => {
+    await rolledBack(async (client) => {
+      await addWebhook(client);
+      const [eventId] = await events(client, ["user_rollback"]);
+      await client.query("savepoint finish");
+      await client.query("update parley.conversation_events set status = 'PROCESSED' where event_id = $1", [eventId]);
+      expect(await deliveries(client)).toHaveLength(1);
+      await client.query("rollback to savepoint finish");
+      expect(await deliveries(client)).toEqual([]);
+      expect(await deliveryJobs(client)).toEqual([]);
+    });
+  });
+
+  it("with no webhook, finishing events queues nothing", async () => {
+    await rolledBack(async (client) => {
+      const ids = await events(client, ["user_a", "user_b"]);
+      await client.query("update parley.conversation_events set status = 'PROCESSED' where event_id = any($1)", [ids]);
+      expect(await deliveries(client)).toEqual([]);
+      expect(await deliveryJobs(client)).toEqual([]);
+    });
+  });
+});
+
+describe("what goes with what", () => {
+  it("deleting a user's conversations (as parley.forget_user does) deletes their deliveries and attempts, not others'", async () => {
+    await rolledBack(async (client) => {
+      await addWebhook(client);
+      const forgotten = uniqueId("forgotten");
+      const kept = uniqueId("kept");
+      const ids = await events(client, [forgotten, kept, forgotten]);
+      await client.query("update parley.conversation_events set status = 'PROCESSED' where event_id = any($1)", [ids]);
+      const first = (await deliveries(client))[0]!;
+      await client.query("update parley.webhook_deliveries set next_attempt_at = now() - interval '1 second'");
+      await client.query("select parley.record_webhook_attempt($1, now(), 5, 500, 'http_error', 'HTTP 500', true, '{10}')", [first.delivery_id]);
+
+      await client.query("delete from parley.conversations where profile_id = $1", [forgotten]);
+      const left = await deliveries(client);
+      expect(left.map((d) => d.payload.profile_id)).toEqual([kept]);
+      const { rows } = await client.query("select count(*)::int as n from parley.webhook_delivery_attempts");
+      expect(rows[0].n).toBe(0);
+    });
+  });
+
+  it("remove_webhook deletes the webhook, its deliveries and their queued jobs; false for an unknown id", async () => {
+    await rolledBack(async (client) => {
+      const removed = await addWebhook(client);
+      const kept = await addWebhook(client, "https://kept.example.com/");
+      const ids = await events(client, ["user_x", "user_y"]);
+      await client.query("update parley.conversation_events set status = 'PROCESSED' where event_id = any($1)", [ids]);
+      expect(await deliveryJobs(client)).toHaveLength(4);
+
+      expect((await client.query("select parley.remove_webhook($1) as removed", [removed])).rows[0].removed).toBe(true);
+      expect((await client.query("select parley.remove_webhook($1) as removed", [removed])).rows[0].removed).toBe(false);
+      expect((await client.query("select parley.remove_webhook(999999) as removed")).rows[0].removed).toBe(false);
+      expect((await deliveries(client)).map((d) => d.webhook_id)).toEqual([kept, kept]);
+      expect((await deliveryJobs(client)).map((job) => job.queue_name)).toEqual([`parley:webhook:${kept}`, `parley:webhook:${kept}`]);
+      expect((await client.query("select count(*)::int as n from parley.webhooks where webhook_id = $1", [removed])).rows[0].n).toBe(0);
+    });
+  });
+});
+
+describe("a delivery's attempts", () => {
+  async function oneDelivery(client: PoolClient): Promise<string> {
+    await addWebhook(client);
+    const [eventId] = await events(client, [uniqueId("user")]);
+    await client.query("update parley.conversation_events set status = 'PROCESSED' where event_id = $1", [eventId]);
+    // now() is the transaction's start: make the first attempt due within it.
+    await client.query("update parley.webhook_deliveries set next_attempt_at = now() - interval '1 second'");
+    return (await deliveries(client))[0]!.delivery_id;
+  }
+  const record = (client: PoolClient, id: string, httpStatus: number | null, errorCode: string | null, retryable: boolean, schedule = [10, 60]) =>
+    client.query<{ status: string | null }>("select parley.record_webhook_attempt($1, now(), 12, $2, $3, $4, $5, $6) as status",
+      [id, httpStatus, errorCode, errorCode && `details of ${errorCode}`, retryable, schedule]).then((result) => result.rows[0]!.status);
+  const state = async (client: PoolClient, id: string) => (await client.query(
+    `select status, attempt_count, extract(epoch from next_attempt_at - now())::int as wait, http_status, error_code, finished_at is not null as finished
+     from parley.webhook_deliveries where delivery_id = $1`, [id])).rows[0];
+  const attempts = async (client: PoolClient, id: string) => (await client.query(
+    "select attempt, status, http_status, error_code, duration_ms from parley.webhook_delivery_attempts where delivery_id = $1 order by attempt", [id])).rows;
+
+  it("webhook_delivery_to_send gives the URL, secret, payload and attempt number of a due PENDING delivery", async () => {
+    await rolledBack(async (client) => {
+      const id = await oneDelivery(client);
+      const { rows } = await client.query("select url, secret, attempt, payload ->> 'type' as type from parley.webhook_delivery_to_send($1)", [id]);
+      expect(rows).toEqual([{ url: "https://hooks.example.com/parley", secret: SECRET, attempt: 1, type: "conversation.processed" }]);
+      await client.query("update parley.webhook_deliveries set next_attempt_at = now() + interval '1 minute'");
+      expect((await client.query("select * from parley.webhook_delivery_to_send($1)", [id])).rows).toEqual([]);
+      expect((await client.query("select * from parley.webhook_delivery_to_send(gen_random_uuid())")).rows).toEqual([]);
+    });
+  });
+
+  it("retries a retryable failure per the schedule, then marks the delivery FAILED; each attempt is a row", async () => {
+    await rolledBack(async (client) => {
+      const id = await oneDelivery(client);
+      expect(await record(client, id, 500, "http_error", true)).toBe("PENDING");
+      expect(await state(client, id)).toMatchObject({ status: "PENDING", attempt_count: 1, wait: 10, http_status: 500, finished: false });
+      const [retryJob] = (await deliveryJobs(client)).filter((job) => job.run_at > new Date(Date.now() + 5000));
+      expect(retryJob).toMatchObject({ payload: { delivery_id: id }, key: `parley:webhook_delivery:${id}` });
+      expect(await record(client, id, null, "timeout", true)).toBe("PENDING");
+      expect(await state(client, id)).toMatchObject({ attempt_count: 2, wait: 60, http_status: null, error_code: "timeout" });
+      expect(await record(client, id, 503, "http_error", true)).toBe("FAILED");
+      expect(await state(client, id)).toMatchObject({ status: "FAILED", attempt_count: 3, wait: null, finished: true });
+      expect(await attempts(client, id)).toEqual([
+        { attempt: 1, status: "FAILED", http_status: 500, error_code: "http_error", duration_ms: 12 },
+        { attempt: 2, status: "FAILED", http_status: null, error_code: "timeout", duration_ms: 12 },
+        { attempt: 3, status: "FAILED", http_status: 503, error_code: "http_error", duration_ms: 12 },
+      ]);
+      // Finished: a stray job records nothing more.
+      expect(await record(client, id, 200, null, false)).toBeNull();
+      expect(await attempts(client, id)).toHaveLength(3);
+    });
+  });
+
+  it("a success marks it DELIVERED; a failure retrying cannot fix marks it FAILED at once", async () => {
+    await rolledBack(async (client) => {
+      const id = await oneDelivery(client);
+      expect(await record(client, id, 204, null, false)).toBe("DELIVERED");
+      expect(await state(client, id)).toMatchObject({ status: "DELIVERED", attempt_count: 1, wait: null, http_status: 204, error_code: null, finished: true });
+      expect(await attempts(client, id)).toEqual([{ attempt: 1, status: "DELIVERED", http_status: 204, error_code: null, duration_ms: 12 }]);
+    });
+    await rolledBack(async (client) => {
+      const id = await oneDelivery(client);
+      expect(await record(client, id, null, "address_refused", false)).toBe("FAILED");
+      expect(await state(client, id)).toMatchObject({ status: "FAILED", attempt_count: 1, error_code: "address_refused" });
+    });
+  });
+
+  it("an attempt for a delivery that is gone records nothing", async () => {
+    await rolledBack(async (client) => {
+      const id = await oneDelivery(client);
+      await client.query("delete from parley.webhook_deliveries where delivery_id = $1", [id]);
+      expect(await record(client, id, 200, null, false)).toBeNull();
+      expect((await client.query("select count(*)::int as n from parley.webhook_delivery_attempts")).rows[0].n).toBe(0);
+    });
+  });
+});
