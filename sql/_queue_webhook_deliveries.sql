@@ -46,9 +46,9 @@ begin
     from finished f
     join parley.webhooks w on f.status = any (w.events)
     order by f.event_id, w.webhook_id
-    returning delivery_id, webhook_id
+    returning delivery_id
   )
-  select array_agg(parley._webhook_delivery_job(q.delivery_id, q.webhook_id, null)) into jobs from queued q;
+  select array_agg(parley._webhook_delivery_job(q.delivery_id, null)) into jobs from queued q;
 
   if jobs is not null then
     perform graphile_worker.add_jobs(jobs);

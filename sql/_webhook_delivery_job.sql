@@ -4,12 +4,14 @@
 -- task reads the rest from parley.webhook_deliveries and does nothing when the
 -- row is gone (the user forgotten, the webhook removed).
 --
--- Each webhook has its own named queue, so its deliveries run one at a time:
--- an endpoint that hangs holds at most one worker slot, never all of them. The
--- job key lets a retry replace the job, and remove_webhook find it.
-create or replace function parley._webhook_delivery_job(
-  delivery_id uuid, webhook_id bigint, run_at timestamptz
-) returns graphile_worker.job_spec
+-- Priority 1, behind process_conversation's 0: when both are due, a worker
+-- slot goes to processing first, so a backlog of deliveries (or a receiver
+-- that hangs until the timeout) never holds conversations back for long.
+-- There is no named queue per webhook: graphile-worker only looks for the
+-- next job of a busy queue at its next poll, which would delay a delivery
+-- that follows another to the same URL by up to the poll interval. The job key
+-- lets a retry replace the job, and remove_webhook find it.
+create or replace function parley._webhook_delivery_job(delivery_id uuid, run_at timestamptz) returns graphile_worker.job_spec
 language sql
 immutable
 set search_path = pg_catalog, pg_temp
@@ -17,11 +19,11 @@ as $$
   select row(
     'deliver_webhook',
     json_build_object('delivery_id', delivery_id),
-    'parley:webhook:' || webhook_id,
+    null,
     run_at,
     25,
     'parley:webhook_delivery:' || delivery_id,
-    null,
+    1,
     null
   )::graphile_worker.job_spec
 $$;

@@ -57,7 +57,7 @@ begin
   where d.delivery_id = delivery.delivery_id;
 
   if new_status = 'PENDING' then
-    perform graphile_worker.add_jobs(array[parley._webhook_delivery_job(delivery.delivery_id, delivery.webhook_id, next_at)]);
+    perform graphile_worker.add_jobs(array[parley._webhook_delivery_job(delivery.delivery_id, next_at)]);
   end if;
   return new_status;
 end
