@@ -46,6 +46,10 @@ begin
     from finished f
     join parley.webhooks w on f.status = any (w.events)
     order by f.event_id, w.webhook_id
+    -- A webhook that parley.remove_webhook is deleting right now: wait for
+    -- it, then skip it if it is gone, rather than fail the foreign key and
+    -- with it the transaction that finishes the events.
+    for key share of w
     returning delivery_id
   )
   select array_agg(parley._webhook_delivery_job(q.delivery_id, null)) into jobs from queued q;

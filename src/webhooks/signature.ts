@@ -5,7 +5,7 @@ import { createHmac, timingSafeEqual } from "node:crypto";
 
 export const SIGNATURE_HEADER = "parley-signature";
 export const DELIVERY_ID_HEADER = "parley-delivery-id";
-/** How old a signature a receiver should accept (README's receiver uses it). */
+/** How far from now a receiver should accept a signature's t (scripts/webhook-receiver.mjs uses the same 5 minutes). */
 export const DEFAULT_TOLERANCE_SECONDS = 300;
 
 export function signatureHeader(secret: string, body: string, timestampSeconds: number): string {

@@ -254,6 +254,38 @@ describe("what goes with what", () => {
   });
 });
 
+describe("concurrently", () => {
+  it("an event finishing while its webhook is being removed waits, then finishes without that delivery", async () => {
+    const remover = await database.pool.connect();
+    const finisher = await database.pool.connect();
+    try {
+      const webhookId = await addWebhook(remover, "https://removed-meanwhile.example.com/");
+      const [eventId] = await events(finisher, [uniqueId("user")]);
+      await remover.query("begin");
+      await remover.query("select parley.remove_webhook($1)", [webhookId]);
+
+      await finisher.query("begin");
+      let finished = false;
+      const finishing = finisher.query("update parley.conversation_events set status = 'PROCESSED' where event_id = $1", [eventId])
+        .then(() => (finished = true));
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(finished).toBe(false);
+      await remover.query("commit");
+      await finishing;
+      await finisher.query("commit");
+
+      const { rows } = await database.pool.query("select count(*)::int as n from parley.webhook_deliveries where event_id = $1", [eventId]);
+      expect(rows[0].n).toBe(0);
+      expect((await database.pool.query("select status from parley.conversation_events where event_id = $1", [eventId])).rows[0].status).toBe("PROCESSED");
+    } finally {
+      await remover.query("rollback").catch(() => {});
+      await finisher.query("rollback").catch(() => {});
+      remover.release();
+      finisher.release();
+    }
+  });
+});
+
 describe("a delivery's attempts", () => {
   async function oneDelivery(client: PoolClient): Promise<string> {
     await addWebhook(client);
