@@ -10,7 +10,7 @@ import { z } from "zod";
 import type { Config } from "../config.js";
 import type { Db } from "../db/pool.js";
 import type { Logger } from "../log.js";
-import { sendWebhook, type Resolver } from "../webhooks/deliver.js";
+import { sendWebhook } from "../webhooks/deliver.js";
 import { webhookEventSchema } from "../webhooks/schemas.js";
 import { deliveryToSend, recordAttempt } from "../webhooks/store.js";
 
@@ -20,8 +20,6 @@ export interface DeliverWebhookContext {
   db: Db;
   log: Logger;
   settings: Config["webhooks"];
-  /** Replaces DNS (tests). */
-  resolve?: Resolver;
 }
 
 export function deliverWebhookTask(context: DeliverWebhookContext): Task {
@@ -42,7 +40,7 @@ export function deliverWebhookTask(context: DeliverWebhookContext): Task {
     const clock = performance.now();
     const outcome = await sendWebhook(
       { url: delivery.url, secret: delivery.secret, deliveryId, body },
-      { timeoutMs: settings.timeoutMs, allowPrivate: settings.allowPrivate, ...(context.resolve ? { resolve: context.resolve } : {}) },
+      { timeoutMs: settings.timeoutMs, allowPrivate: settings.allowPrivate },
     );
     const durationMs = Math.round(performance.now() - clock);
     const status = await recordAttempt(db, {
