@@ -1,7 +1,8 @@
--- Webhooks (README, "Webhooks"): subscriptions, one delivery per finished
--- event and subscription, one row per attempt. Deliveries are queued by a
--- statement trigger on conversation_events in the transaction that marks the
--- event PROCESSED or FAILED (the outbox), and sent by the deliver_webhook task.
+-- Webhooks (README, "Webhooks"): subscriptions; one delivery per finished
+-- event and subscribed webhook (its message: the body every attempt sends);
+-- one row per attempt of a delivery. Deliveries are queued by a statement
+-- trigger on conversation_events in the transaction that marks the event
+-- PROCESSED or FAILED (the outbox), and sent by the deliver_webhook task.
 
 create table parley.webhooks (
   webhook_id bigint generated always as identity primary key,
@@ -15,46 +16,48 @@ create table parley.webhooks (
   constraint webhooks_events_known check (cardinality(events) > 0 and events <@ '{PROCESSED,FAILED}'::text[])
 );
 
--- One row per (finished event, matching webhook). It holds the payload as it
--- was when the event finished, so every retry sends the same body. It goes
--- with its event (parley.forget_user deletes a user's events) and with its
--- webhook (parley.remove_webhook).
-create table parley.webhook_deliveries (
-  delivery_id     uuid primary key default gen_random_uuid(),
-  webhook_id      bigint not null references parley.webhooks on delete cascade,
-  event_id        bigint not null references parley.conversation_events on delete cascade,
-  event_status    text not null check (event_status in ('PROCESSED', 'FAILED')),
-  payload         jsonb not null,
-  status          text not null default 'PENDING' check (status in ('PENDING', 'DELIVERED', 'FAILED')),
-  attempt_count   integer not null default 0,
-  -- When the next attempt is due; null once the delivery is finished.
-  next_attempt_at timestamptz default now(),
-  -- The latest attempt's answer, as in parley.webhook_delivery_attempts.
-  http_status     integer,
-  error_code      text,
-  error_details   text,
-  created_at      timestamptz not null default now(),
-  finished_at     timestamptz,
-  constraint webhook_deliveries_finished check ((status = 'PENDING') = (finished_at is null))
+-- One row per delivery, that is per (finished event, matching webhook): what
+-- is sent, fixed when the event finished, so every attempt sends the same
+-- body. delivery_id is the Parley-Delivery-Id header. It goes with its event
+-- (parley.forget_user deletes a user's events) and with its webhook
+-- (parley.remove_webhook), and its attempts go with it.
+create table parley.webhook_messages (
+  delivery_id uuid primary key default gen_random_uuid(),
+  webhook_id  bigint not null references parley.webhooks on delete cascade,
+  event_id    bigint not null references parley.conversation_events on delete cascade,
+  payload     jsonb not null,
+  created_at  timestamptz not null default now()
 );
 
--- The cascades from events and webhooks look deliveries up by these.
-create index webhook_deliveries_event on parley.webhook_deliveries (event_id);
-create index webhook_deliveries_webhook on parley.webhook_deliveries (webhook_id, created_at desc);
-create index webhook_deliveries_pending on parley.webhook_deliveries (next_attempt_at) where status = 'PENDING';
+-- The cascades from events and webhooks look messages up by these.
+create index webhook_messages_event on parley.webhook_messages (event_id);
+create index webhook_messages_webhook on parley.webhook_messages (webhook_id);
 
-create table parley.webhook_delivery_attempts (
-  delivery_id   uuid not null references parley.webhook_deliveries on delete cascade,
+-- One row per attempt (the contract: status, HTTP code, error). The next
+-- attempt of a delivery is written when it is scheduled, PENDING, and gets its
+-- outcome when it is made; a failure with a wait left in
+-- PARLEY_WEBHOOK_RETRY_SCHEDULE schedules the one after. So a delivery's
+-- latest attempt is its state: PENDING (waiting or on the wire), DELIVERED,
+-- or FAILED (given up).
+create table parley.webhook_deliveries (
+  delivery_id   uuid not null references parley.webhook_messages on delete cascade,
   attempt       integer not null check (attempt >= 1),
-  status        text not null check (status in ('DELIVERED', 'FAILED')),
+  status        text not null default 'PENDING' check (status in ('PENDING', 'DELIVERED', 'FAILED')),
   http_status   integer,
   error_code    text,
   error_details text,
-  started_at    timestamptz not null,
-  duration_ms   integer not null,
+  -- When the attempt is due; when it started, and how long it took.
+  scheduled_at  timestamptz not null default now(),
+  attempted_at  timestamptz,
+  duration_ms   integer,
   primary key (delivery_id, attempt),
-  constraint webhook_delivery_attempts_outcome check ((status = 'DELIVERED') = (error_code is null))
+  constraint webhook_deliveries_made check ((status = 'PENDING') = (attempted_at is null) and (attempted_at is null) = (duration_ms is null)),
+  constraint webhook_deliveries_outcome check ((status = 'FAILED') = (error_code is not null))
 );
+
+-- At most one attempt of a delivery waits at a time. The reconciler
+-- (parley.requeue_stranded_webhook_deliveries) scans the waiting ones by it.
+create unique index webhook_deliveries_pending on parley.webhook_deliveries (delivery_id) where status = 'PENDING';
 
 -- The trigger's body lives in sql/_queue_webhook_deliveries.sql, which every
 -- migrate re-applies; this placeholder only lets the trigger be created here.

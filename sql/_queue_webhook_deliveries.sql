@@ -1,7 +1,8 @@
 -- Body of the statement trigger conversation_events_queue_webhooks
 -- (migrations/0006_webhooks.sql): after each UPDATE of conversation_events,
 -- one delivery per event that became PROCESSED or FAILED and per webhook
--- subscribed to that status, with its job, in the updating transaction.
+-- subscribed to that status (its message, its first attempt PENDING and its
+-- job), in the updating transaction.
 --
 -- Security definer: whoever finishes the event (the worker's role, an
 -- operator) needs no right on the webhook tables or the queue.
@@ -13,8 +14,8 @@ as $$
 declare
   jobs graphile_worker.job_spec[];
 begin
-  -- Every UPDATE of an event comes through here (claims, retries, the change
-  -- stream's change_seq): with no subscription, one probe of a tiny table.
+  -- Every UPDATE of an event comes through here (claims, leases, releases,
+  -- retries): with no subscription, one probe of a tiny table.
   if not exists (select from parley.webhooks) then
     return null;
   end if;
@@ -26,8 +27,8 @@ begin
     where n.status in ('PROCESSED', 'FAILED')
       and o.status is distinct from n.status
   ), queued as (
-    insert into parley.webhook_deliveries (webhook_id, event_id, event_status, payload)
-    select w.webhook_id, f.event_id, f.status, jsonb_build_object(
+    insert into parley.webhook_messages (webhook_id, event_id, payload)
+    select w.webhook_id, f.event_id, jsonb_build_object(
       'type', case f.status when 'PROCESSED' then 'conversation.processed' else 'conversation.failed' end,
       'event_id', f.event_id::text,
       'conversation_id', f.conversation_id,
@@ -51,8 +52,12 @@ begin
     -- with it the transaction that finishes the events.
     for key share of w
     returning delivery_id
+  ), first_attempts as (
+    insert into parley.webhook_deliveries (delivery_id, attempt)
+    select q.delivery_id, 1 from queued q
+    returning delivery_id
   )
-  select array_agg(parley._webhook_delivery_job(q.delivery_id, null)) into jobs from queued q;
+  select array_agg(parley._webhook_delivery_job(a.delivery_id, null)) into jobs from first_attempts a;
 
   if jobs is not null then
     perform graphile_worker.add_jobs(jobs);

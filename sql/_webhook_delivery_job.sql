@@ -1,7 +1,7 @@
 -- The graphile-worker job that sends one webhook delivery: its one home, used
 -- by the trigger that queues deliveries and by the attempt that schedules a
 -- retry. The payload is the delivery id alone, never data about a user: the
--- task reads the rest from parley.webhook_deliveries and does nothing when the
+-- task reads the rest from parley.webhook_messages and does nothing when the
 -- row is gone (the user forgotten, the webhook removed).
 --
 -- Priority 1, behind process_conversation's 0: when both are due, a worker

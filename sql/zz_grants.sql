@@ -80,7 +80,7 @@ to parley_worker;
 -- The deliver_webhook task reads a delivery (with its secret) and records its attempts.
 grant execute on function
   parley.webhook_delivery_to_send(uuid),
-  parley.record_webhook_attempt(uuid, timestamptz, integer, integer, text, text, boolean, integer[])
+  parley.record_webhook_attempt(uuid, integer, timestamptz, integer, integer, text, text, boolean, integer[])
 to parley_worker;
 
 -- graphile-worker runs its queue with the worker's role: it takes, completes,

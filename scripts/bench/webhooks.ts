@@ -76,10 +76,10 @@ async function triggerCost(url: string): Promise<void> {
         batch[setting].push(await timed(pool,
           "update parley.conversation_events set status = 'PROCESSED', processed_at = now() where event_id = any($1::bigint[])",
           [take(plan.batchSize)]));
-        await pool.query("delete from parley.webhook_deliveries");
+        await pool.query("delete from parley.webhook_messages");
         await pool.query("delete from graphile_worker._private_jobs j using graphile_worker._private_tasks t where t.id = j.task_id and t.identifier = 'deliver_webhook'");
       }
-      if (round % 10 === 9) await pool.query("vacuum analyze parley.conversation_events, parley.webhook_deliveries");
+      if (round % 10 === 9) await pool.query("vacuum analyze parley.conversation_events, parley.webhook_messages, parley.webhook_deliveries");
     }
 
     out(`## 1. The queueing trigger`);
@@ -168,12 +168,12 @@ async function firstAttemptLatency(url: string): Promise<void> {
     const deadline = Date.now() + 60_000;
     while (arrivals.size < plan.conversations && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
 
-    const { rows } = await pool.query<{ event_id: string; created: Date; processed: Date; attempt_started: Date; status: string }>(`
-      select e.event_id::text, e.created_at as created, e.processed_at as processed, a.started_at as attempt_started, d.status
+    const { rows } = await pool.query<{ event_id: string; created: Date; processed: Date; attempt_started: Date | null; status: string }>(`
+      select e.event_id::text, e.created_at as created, e.processed_at as processed, d.attempted_at as attempt_started, d.status
       from parley.conversation_events e
-      join parley.webhook_deliveries d on d.event_id = e.event_id
-      join parley.webhook_delivery_attempts a on a.delivery_id = d.delivery_id and a.attempt = 1`);
-    const toAttempt = rows.map((row) => row.attempt_started.getTime() - row.processed.getTime());
+      join parley.webhook_messages m on m.event_id = e.event_id
+      join parley.webhook_deliveries d on d.delivery_id = m.delivery_id and d.attempt = 1`);
+    const toAttempt = rows.flatMap((row) => (row.attempt_started ? [row.attempt_started.getTime() - row.processed.getTime()] : []));
     const toArrival = rows.filter((row) => arrivals.has(row.event_id)).map((row) => arrivals.get(row.event_id)! - row.processed.getTime());
     const processing = rows.map((row) => row.processed.getTime() - row.created.getTime());
     const delivered = rows.filter((row) => row.status === "DELIVERED").length;

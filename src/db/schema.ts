@@ -148,33 +148,28 @@ export interface WebhooksTable {
   created_at: DefaultedTimestamp;
 }
 
-export type WebhookDeliveryStatus = "PENDING" | "DELIVERED" | "FAILED";
-
-export interface WebhookDeliveriesTable {
+export interface WebhookMessagesTable {
+  /** Parley-Delivery-Id: the same on every attempt of this delivery. */
   delivery_id: Generated<string>;
   webhook_id: string;
   event_id: string;
-  event_status: "PROCESSED" | "FAILED";
   payload: Json<Record<string, unknown>>;
-  status: ColumnType<WebhookDeliveryStatus, WebhookDeliveryStatus | undefined, WebhookDeliveryStatus>;
-  attempt_count: Generated<number>;
-  next_attempt_at: Timestamp | null;
-  http_status: number | null;
-  error_code: string | null;
-  error_details: string | null;
   created_at: DefaultedTimestamp;
-  finished_at: Timestamp | null;
 }
 
-export interface WebhookDeliveryAttemptsTable {
+export type WebhookDeliveryStatus = "PENDING" | "DELIVERED" | "FAILED";
+
+/** One row per attempt; a delivery's latest attempt is its state. */
+export interface WebhookDeliveriesTable {
   delivery_id: string;
   attempt: number;
-  status: "DELIVERED" | "FAILED";
+  status: ColumnType<WebhookDeliveryStatus, WebhookDeliveryStatus | undefined, WebhookDeliveryStatus>;
   http_status: number | null;
   error_code: string | null;
   error_details: string | null;
-  started_at: Timestamp;
-  duration_ms: number;
+  scheduled_at: DefaultedTimestamp;
+  attempted_at: Timestamp | null;
+  duration_ms: number | null;
 }
 
 export interface PipelineStatsView {
@@ -203,8 +198,8 @@ export interface Database {
   "parley.event_changes_horizon": EventChangesHorizonTable;
   "parley.pipeline_stats": PipelineStatsView;
   "parley.webhooks": WebhooksTable;
+  "parley.webhook_messages": WebhookMessagesTable;
   "parley.webhook_deliveries": WebhookDeliveriesTable;
-  "parley.webhook_delivery_attempts": WebhookDeliveryAttemptsTable;
 }
 
 export type Conversation = Selectable<ConversationsTable>;

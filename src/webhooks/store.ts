@@ -46,7 +46,9 @@ export async function deliveryToSend(db: Db, deliveryId: string): Promise<Delive
 
 export interface AttemptRecord {
   deliveryId: string;
-  startedAt: Date;
+  /** The number webhook_delivery_to_send gave: only that attempt is recorded. */
+  attempt: number;
+  attemptedAt: Date;
   durationMs: number;
   httpStatus: number | null;
   errorCode: string | null;
@@ -55,11 +57,11 @@ export interface AttemptRecord {
   retryScheduleSeconds: readonly number[];
 }
 
-/** parley.record_webhook_attempt: the delivery's status afterwards, or null when it is gone. */
+/** parley.record_webhook_attempt: the delivery's status afterwards, or null when that attempt is not waiting any more. */
 export async function recordAttempt(db: Db, attempt: AttemptRecord): Promise<"PENDING" | "DELIVERED" | "FAILED" | null> {
   const { rows } = await sql<{ status: "PENDING" | "DELIVERED" | "FAILED" | null }>`
     select parley.record_webhook_attempt(
-      ${attempt.deliveryId}::uuid, ${attempt.startedAt}::timestamptz, ${attempt.durationMs}::integer,
+      ${attempt.deliveryId}::uuid, ${attempt.attempt}::integer, ${attempt.attemptedAt}::timestamptz, ${attempt.durationMs}::integer,
       ${attempt.httpStatus}::integer, ${attempt.errorCode}::text, ${attempt.errorDetails}::text,
       ${attempt.retryable}::boolean, ${[...attempt.retryScheduleSeconds]}::integer[]) as status`.execute(db);
   return rows[0]?.status ?? null;

@@ -36,7 +36,7 @@ export function deliverWebhookTask(context: DeliverWebhookContext): Task {
     });
     // The stored payload in the documented key order.
     const body = JSON.stringify(webhookEventSchema.parse(delivery.payload));
-    const startedAt = new Date();
+    const attemptedAt = new Date();
     const clock = performance.now();
     const outcome = await sendWebhook(
       { url: delivery.url, secret: delivery.secret, deliveryId, body },
@@ -45,7 +45,8 @@ export function deliverWebhookTask(context: DeliverWebhookContext): Task {
     const durationMs = Math.round(performance.now() - clock);
     const status = await recordAttempt(db, {
       deliveryId,
-      startedAt,
+      attempt: delivery.attempt,
+      attemptedAt,
       durationMs,
       httpStatus: outcome.httpStatus,
       errorCode: outcome.ok ? null : outcome.errorCode,
@@ -54,7 +55,7 @@ export function deliverWebhookTask(context: DeliverWebhookContext): Task {
       retryScheduleSeconds: settings.retryScheduleSeconds,
     });
     const fields = { http_status: outcome.httpStatus, duration_ms: durationMs, status, ...(outcome.ok ? {} : { error_code: outcome.errorCode, error_details: outcome.errorDetails }) };
-    if (status === null) log.info(fields, "webhook delivery was removed while it was being sent");
+    if (status === null) log.info(fields, "webhook delivery was removed, or this attempt recorded by another run, while it was being sent");
     else if (outcome.ok) log.info(fields, "webhook delivered");
     else if (status === "FAILED") log.warn(fields, "webhook delivery failed; no attempt left");
     else log.info(fields, "webhook attempt failed; retry scheduled");

@@ -39,7 +39,7 @@ const WORKER_FUNCTIONS = [
   "parley.complete_events(text,jsonb)",
   "parley.fail_events(text,jsonb)",
   "parley.prune_event_changes(interval,integer)",
-  "parley.record_webhook_attempt(uuid,timestamp with time zone,integer,integer,text,text,boolean,integer[])",
+  "parley.record_webhook_attempt(uuid,integer,timestamp with time zone,integer,integer,text,text,boolean,integer[])",
   "parley.release_dead_workers(interval)",
   "parley.release_events(text,bigint[],bigint[])",
   "parley.requeue_stranded_events(integer)",
@@ -364,8 +364,8 @@ describe("parley_worker", () => {
       const webhookId = await app("select parley.add_webhook($1, $2)::text as id", [receiver.url, "roles-test-secret-0123"]);
       const eventId = await app("select parley.end_conversation($1) as id", [JSON.stringify(conversationPayload())]);
       const db = createDb(database.pool);
-      await waitFor(() => db.selectFrom("parley.webhook_deliveries").select("status")
-        .where("event_id", "=", eventId).where("status", "=", "DELIVERED").executeTakeFirst(), 20_000, 100);
+      await waitFor(() => db.selectFrom("parley.webhook_messages").innerJoin("parley.webhook_deliveries as d", "d.delivery_id", "parley.webhook_messages.delivery_id")
+        .select("d.status").where("event_id", "=", eventId).where("d.status", "=", "DELIVERED").executeTakeFirst(), 20_000, 100);
       expect(receiver.requests.map((request) => JSON.parse(request.body).event_id)).toEqual([eventId]);
       expect(await app("select parley.remove_webhook($1)::text as id", [webhookId])).toBe("true");
     } finally {

@@ -1,6 +1,7 @@
 // Webhooks in plain SQL: subscriptions, deliveries queued by the statement
-// trigger in the transaction that finishes an event, the delivery's state
-// machine, and what goes with a user's events and with a removed webhook.
+// trigger in the transaction that finishes an event, the attempts' state
+// machine (one row of webhook_deliveries per attempt), and what goes with a
+// user's events and with a removed webhook.
 // Each test runs in a transaction it rolls back, so subscriptions never leak
 // from one test into the next.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -54,9 +55,21 @@ async function events(client: PoolClient, profiles: string[]): Promise<string[]>
   return ids;
 }
 
+/** Each delivery (its message) with its state: the status of its latest attempt. */
 async function deliveries(client: PoolClient) {
-  const { rows } = await client.query<{ delivery_id: string; webhook_id: string; event_id: string; status: string; payload: Record<string, unknown> }>(
-    "select delivery_id, webhook_id, event_id, status, payload from parley.webhook_deliveries order by event_id, webhook_id");
+  const { rows } = await client.query<{ delivery_id: string; webhook_id: string; event_id: string; status: string; payload: Record<string, unknown> }>(`
+    select m.delivery_id, m.webhook_id, m.event_id, latest.status, m.payload
+    from parley.webhook_messages m
+    cross join lateral (select d.status from parley.webhook_deliveries d where d.delivery_id = m.delivery_id
+                        order by d.attempt desc limit 1) latest
+    order by m.event_id, m.webhook_id`);
+  return rows;
+}
+
+async function attemptRows(client: PoolClient) {
+  const { rows } = await client.query<{ delivery_id: string; attempt: number; status: string; due_now: boolean; made: boolean }>(`
+    select delivery_id, attempt, status, scheduled_at = now() as due_now, attempted_at is not null as made
+    from parley.webhook_deliveries order by delivery_id, attempt`);
   return rows;
 }
 
@@ -137,6 +150,9 @@ describe("queueing deliveries", () => {
 
       const queued = await deliveries(client);
       expect(queued.map((d) => [d.webhook_id, d.event_id, d.status])).toEqual([[both, eventId, "PENDING"], [processedOnly, eventId, "PENDING"]]);
+      // Each delivery's first attempt: one row of webhook_deliveries, PENDING, due at once, not yet made.
+      expect(await attemptRows(client)).toEqual(queued.map((d) => ({ delivery_id: d.delivery_id, attempt: 1, status: "PENDING", due_now: true, made: false }))
+        .sort((a, b) => a.delivery_id.localeCompare(b.delivery_id)));
       expect(queued.map((d) => d.webhook_id)).not.toContain(failedOnly);
       expect(queued[0]!.payload).toMatchObject({
         type: "conversation.processed", event_id: eventId, status: "PROCESSED", error: null,
@@ -181,6 +197,7 @@ describe("queueing deliveries", () => {
         status = case when event_id = $2 then 'FAILED' else 'PROCESSED' end where event_id = any($1)`, [ids, ids[0]]);
       const queued = await deliveries(client);
       expect(queued).toHaveLength(12);
+      expect(await attemptRows(client)).toHaveLength(12);
       expect(new Set(queued.map((d) => d.event_id))).toEqual(new Set(ids));
       expect(queued.filter((d) => d.payload.type === "conversation.failed").map((d) => d.event_id)).toEqual([ids[0], ids[0]]);
       expect(await deliveryJobs(client)).toHaveLength(12);
@@ -201,6 +218,7 @@ describe("queueing deliveries", () => {
       expect(await deliveries(client)).toHaveLength(1);
       await client.query("rollback to savepoint finish");
       expect(await deliveries(client)).toEqual([]);
+      expect(await attemptRows(client)).toEqual([]);
       expect(await deliveryJobs(client)).toEqual([]);
     });
   });
@@ -223,15 +241,14 @@ describe("what goes with what", () => {
       const kept = uniqueId("kept");
       const ids = await events(client, [forgotten, kept, forgotten]);
       await client.query("update parley.conversation_events set status = 'PROCESSED' where event_id = any($1)", [ids]);
-      const first = (await deliveries(client))[0]!;
-      await client.query("update parley.webhook_deliveries set next_attempt_at = now() - interval '1 second'");
-      await client.query("select parley.record_webhook_attempt($1, now(), 5, 500, 'http_error', 'HTTP 500', true, '{10}')", [first.delivery_id]);
+      const first = (await deliveries(client)).find((d) => d.payload.profile_id === forgotten)!;
+      await client.query("select parley.record_webhook_attempt($1, 1, now(), 5, 500, 'http_error', 'HTTP 500', true, '{10}')", [first.delivery_id]);
+      expect(await attemptRows(client)).toHaveLength(4);
 
       await client.query("delete from parley.conversations where profile_id = $1", [forgotten]);
       const left = await deliveries(client);
       expect(left.map((d) => d.payload.profile_id)).toEqual([kept]);
-      const { rows } = await client.query("select count(*)::int as n from parley.webhook_delivery_attempts");
-      expect(rows[0].n).toBe(0);
+      expect((await attemptRows(client)).map((row) => row.delivery_id)).toEqual([left[0]!.delivery_id]);
     });
   });
 
@@ -248,6 +265,7 @@ describe("what goes with what", () => {
       expect((await client.query("select parley.remove_webhook(999999) as removed")).rows[0].removed).toBe(false);
       const left = await deliveries(client);
       expect(left.map((d) => d.webhook_id)).toEqual([kept, kept]);
+      expect((await attemptRows(client)).map((row) => row.delivery_id).sort()).toEqual(left.map((d) => d.delivery_id).sort());
       expect((await deliveryJobs(client)).map((job) => job.payload.delivery_id).sort()).toEqual(left.map((d) => d.delivery_id).sort());
       expect((await client.query("select count(*)::int as n from parley.webhooks where webhook_id = $1", [removed])).rows[0].n).toBe(0);
     });
@@ -274,7 +292,7 @@ describe("concurrently", () => {
       await finishing;
       await finisher.query("commit");
 
-      const { rows } = await database.pool.query("select count(*)::int as n from parley.webhook_deliveries where event_id = $1", [eventId]);
+      const { rows } = await database.pool.query("select count(*)::int as n from parley.webhook_messages where event_id = $1", [eventId]);
       expect(rows[0].n).toBe(0);
       expect((await database.pool.query("select status from parley.conversation_events where event_id = $1", [eventId])).rows[0].status).toBe("PROCESSED");
     } finally {
@@ -291,72 +309,102 @@ describe("a delivery's attempts", () => {
     await addWebhook(client);
     const [eventId] = await events(client, [uniqueId("user")]);
     await client.query("update parley.conversation_events set status = 'PROCESSED' where event_id = $1", [eventId]);
-    // now() is the transaction's start: make the first attempt due within it.
-    await client.query("update parley.webhook_deliveries set next_attempt_at = now() - interval '1 second'");
     return (await deliveries(client))[0]!.delivery_id;
   }
-  const record = (client: PoolClient, id: string, httpStatus: number | null, errorCode: string | null, retryable: boolean, schedule = [10, 60]) =>
-    client.query<{ status: string | null }>("select parley.record_webhook_attempt($1, now(), 12, $2, $3, $4, $5, $6) as status",
-      [id, httpStatus, errorCode, errorCode && `details of ${errorCode}`, retryable, schedule]).then((result) => result.rows[0]!.status);
-  const state = async (client: PoolClient, id: string) => (await client.query(
-    `select status, attempt_count, extract(epoch from next_attempt_at - now())::int as wait, http_status, error_code, finished_at is not null as finished
-     from parley.webhook_deliveries where delivery_id = $1`, [id])).rows[0];
-  const attempts = async (client: PoolClient, id: string) => (await client.query(
-    "select attempt, status, http_status, error_code, duration_ms from parley.webhook_delivery_attempts where delivery_id = $1 order by attempt", [id])).rows;
+  // now() is the transaction's start: make the waiting attempt due within it.
+  const makeDue = (client: PoolClient) =>
+    client.query("update parley.webhook_deliveries set scheduled_at = now() - interval '1 second' where status = 'PENDING'");
+  const record = async (client: PoolClient, id: string, attempt: number, httpStatus: number | null, errorCode: string | null, retryable: boolean, schedule = [10, 60]) => {
+    await makeDue(client);
+    const { rows } = await client.query<{ status: string | null }>(
+      "select parley.record_webhook_attempt($1, $2, now() - interval '1 second', 12, $3, $4, $5, $6, $7) as status",
+      [id, attempt, httpStatus, errorCode, errorCode && `details of ${errorCode}`, retryable, schedule]);
+    return rows[0]!.status;
+  };
+  const attempts = async (client: PoolClient, id: string) => (await client.query(`
+    select attempt, status, http_status, error_code, error_details, duration_ms,
+           extract(epoch from scheduled_at - now())::int as wait, attempted_at is not null as made
+    from parley.webhook_deliveries where delivery_id = $1 order by attempt`, [id])).rows;
 
-  it("webhook_delivery_to_send gives the URL, secret, payload and attempt number of a due PENDING delivery", async () => {
+  it("webhook_delivery_to_send gives the URL, secret, payload and number of a delivery's due PENDING attempt", async () => {
     await rolledBack(async (client) => {
       const id = await oneDelivery(client);
+      await makeDue(client);
       const { rows } = await client.query("select url, secret, attempt, payload ->> 'type' as type from parley.webhook_delivery_to_send($1)", [id]);
       expect(rows).toEqual([{ url: "https://hooks.example.com/parley", secret: SECRET, attempt: 1, type: "conversation.processed" }]);
-      await client.query("update parley.webhook_deliveries set next_attempt_at = now() + interval '1 minute'");
+      await client.query("update parley.webhook_deliveries set scheduled_at = now() + interval '1 minute'");
       expect((await client.query("select * from parley.webhook_delivery_to_send($1)", [id])).rows).toEqual([]);
       expect((await client.query("select * from parley.webhook_delivery_to_send(gen_random_uuid())")).rows).toEqual([]);
+      expect(await record(client, id, 1, 200, null, false)).toBe("DELIVERED");
+      expect((await client.query("select * from parley.webhook_delivery_to_send($1)", [id])).rows).toEqual([]);
     });
   });
 
-  it("retries a retryable failure per the schedule, then marks the delivery FAILED; each attempt is a row", async () => {
+  it("retries a retryable failure per the schedule, then gives up; each attempt is a row of webhook_deliveries with its status, HTTP code and error", async () => {
     await rolledBack(async (client) => {
       const id = await oneDelivery(client);
-      expect(await record(client, id, 500, "http_error", true)).toBe("PENDING");
-      expect(await state(client, id)).toMatchObject({ status: "PENDING", attempt_count: 1, wait: 10, http_status: 500, finished: false });
+      expect(await record(client, id, 1, 500, "http_error", true)).toBe("PENDING");
+      expect(await attempts(client, id)).toMatchObject([
+        { attempt: 1, status: "FAILED", http_status: 500, error_code: "http_error", made: true },
+        { attempt: 2, status: "PENDING", http_status: null, error_code: null, wait: 10, made: false, duration_ms: null },
+      ]);
       const [retryJob] = (await deliveryJobs(client)).filter((job) => job.run_at > new Date(Date.now() + 5000));
       expect(retryJob).toMatchObject({ payload: { delivery_id: id }, key: `parley:webhook_delivery:${id}` });
-      expect(await record(client, id, null, "timeout", true)).toBe("PENDING");
-      expect(await state(client, id)).toMatchObject({ attempt_count: 2, wait: 60, http_status: null, error_code: "timeout" });
-      expect(await record(client, id, 503, "http_error", true)).toBe("FAILED");
-      expect(await state(client, id)).toMatchObject({ status: "FAILED", attempt_count: 3, wait: null, finished: true });
+      expect(await record(client, id, 2, null, "timeout", true)).toBe("PENDING");
+      expect((await attempts(client, id))[2]).toMatchObject({ attempt: 3, status: "PENDING", wait: 60 });
+      expect(await record(client, id, 3, 503, "http_error", true)).toBe("FAILED");
       expect(await attempts(client, id)).toEqual([
-        { attempt: 1, status: "FAILED", http_status: 500, error_code: "http_error", duration_ms: 12 },
-        { attempt: 2, status: "FAILED", http_status: null, error_code: "timeout", duration_ms: 12 },
-        { attempt: 3, status: "FAILED", http_status: 503, error_code: "http_error", duration_ms: 12 },
+        { attempt: 1, status: "FAILED", http_status: 500, error_code: "http_error", error_details: "details of http_error", duration_ms: 12, wait: -1, made: true },
+        { attempt: 2, status: "FAILED", http_status: null, error_code: "timeout", error_details: "details of timeout", duration_ms: 12, wait: -1, made: true },
+        { attempt: 3, status: "FAILED", http_status: 503, error_code: "http_error", error_details: "details of http_error", duration_ms: 12, wait: -1, made: true },
       ]);
-      // Finished: a stray job records nothing more.
-      expect(await record(client, id, 200, null, false)).toBeNull();
+      expect((await deliveries(client))[0]!.status).toBe("FAILED");
+      // Given up: a stray job records nothing more.
+      expect(await record(client, id, 3, 200, null, false)).toBeNull();
+      expect(await record(client, id, 4, 200, null, false)).toBeNull();
       expect(await attempts(client, id)).toHaveLength(3);
     });
   });
 
-  it("a success marks it DELIVERED; a failure retrying cannot fix marks it FAILED at once", async () => {
+  it("a success marks the attempt, and so the delivery, DELIVERED; a failure retrying cannot fix gives up at once", async () => {
     await rolledBack(async (client) => {
       const id = await oneDelivery(client);
-      expect(await record(client, id, 204, null, false)).toBe("DELIVERED");
-      expect(await state(client, id)).toMatchObject({ status: "DELIVERED", attempt_count: 1, wait: null, http_status: 204, error_code: null, finished: true });
-      expect(await attempts(client, id)).toEqual([{ attempt: 1, status: "DELIVERED", http_status: 204, error_code: null, duration_ms: 12 }]);
+      expect(await record(client, id, 1, 204, null, false)).toBe("DELIVERED");
+      expect(await attempts(client, id)).toEqual([
+        { attempt: 1, status: "DELIVERED", http_status: 204, error_code: null, error_details: null, duration_ms: 12, wait: -1, made: true },
+      ]);
     });
     await rolledBack(async (client) => {
       const id = await oneDelivery(client);
-      expect(await record(client, id, null, "address_refused", false)).toBe("FAILED");
-      expect(await state(client, id)).toMatchObject({ status: "FAILED", attempt_count: 1, error_code: "address_refused" });
+      expect(await record(client, id, 1, null, "address_refused", false)).toBe("FAILED");
+      expect(await attempts(client, id)).toMatchObject([{ attempt: 1, status: "FAILED", error_code: "address_refused" }]);
+    });
+  });
+
+  it("only the attempt that was sent is recorded: a second run of an attempt already recorded leaves the next one waiting", async () => {
+    await rolledBack(async (client) => {
+      const id = await oneDelivery(client);
+      expect(await record(client, id, 1, 500, "http_error", true)).toBe("PENDING");
+      // The same attempt sent again (its job ran twice) and succeeding this time.
+      expect(await record(client, id, 1, 200, null, false)).toBeNull();
+      expect((await attempts(client, id)).map((row) => [row.attempt, row.status])).toEqual([[1, "FAILED"], [2, "PENDING"]]);
+    });
+  });
+
+  it("a delivery has at most one waiting attempt", async () => {
+    await rolledBack(async (client) => {
+      const id = await oneDelivery(client);
+      const error = await rejection(client.query("insert into parley.webhook_deliveries (delivery_id, attempt) values ($1, 2)", [id]));
+      expect(error.constraint).toBe("webhook_deliveries_pending");
     });
   });
 
   it("an attempt for a delivery that is gone records nothing", async () => {
     await rolledBack(async (client) => {
       const id = await oneDelivery(client);
-      await client.query("delete from parley.webhook_deliveries where delivery_id = $1", [id]);
-      expect(await record(client, id, 200, null, false)).toBeNull();
-      expect((await client.query("select count(*)::int as n from parley.webhook_delivery_attempts")).rows[0].n).toBe(0);
+      await client.query("delete from parley.webhook_messages where delivery_id = $1", [id]);
+      expect(await record(client, id, 1, 200, null, false)).toBeNull();
+      expect(await attemptRows(client)).toEqual([]);
     });
   });
 });

@@ -47,21 +47,25 @@ async function subscribe(events?: Array<"PROCESSED" | "FAILED">): Promise<Receiv
   return receiver;
 }
 
-function deliveryOf(eventId: string) {
-  return database.db.selectFrom("parley.webhook_deliveries").selectAll()
+/** The delivery of an event to this test's webhook, with its attempts (rows of webhook_deliveries) and its state: the latest attempt's. */
+async function deliveryOf(eventId: string) {
+  const message = await database.db.selectFrom("parley.webhook_messages").selectAll()
     .where("event_id", "=", eventId).where("webhook_id", "=", webhookId!).executeTakeFirst();
+  if (!message) return undefined;
+  const attempts = await attemptsOf(message.delivery_id);
+  return { ...message, attempts, latest: attempts.at(-1)! };
 }
 
 async function finishedDelivery(eventId: string, timeoutMs = 15_000) {
   return waitFor(async () => {
     const delivery = await deliveryOf(eventId);
-    return delivery && delivery.status !== "PENDING" ? delivery : undefined;
+    return delivery && delivery.latest.status !== "PENDING" ? delivery : undefined;
   }, timeoutMs, 50);
 }
 
 function attemptsOf(deliveryId: string) {
-  return database.db.selectFrom("parley.webhook_delivery_attempts")
-    .select(["attempt", "status", "http_status", "error_code", "started_at", "duration_ms"])
+  return database.db.selectFrom("parley.webhook_deliveries")
+    .select(["attempt", "status", "http_status", "error_code", "error_details", "scheduled_at", "attempted_at", "duration_ms"])
     .where("delivery_id", "=", deliveryId).orderBy("attempt").execute();
 }
 
@@ -76,7 +80,7 @@ describe("webhook deliveries", () => {
     const event = await waitForStatus(database.db, eventId, "PROCESSED");
     const delivery = await finishedDelivery(eventId);
 
-    expect(delivery).toMatchObject({ status: "DELIVERED", attempt_count: 1, http_status: 200, error_code: null });
+    expect(delivery.attempts).toMatchObject([{ attempt: 1, status: "DELIVERED", http_status: 200, error_code: null }]);
     expect(hook.requests).toHaveLength(1);
     const [request] = hook.requests;
     expect(request!.headers["parley-delivery-id"]).toBe(delivery.delivery_id);
@@ -95,10 +99,11 @@ describe("webhook deliveries", () => {
       results: detail.event!.results,
       error: null,
     });
-    const [attempt] = await attemptsOf(delivery.delivery_id);
-    expect(attempt).toMatchObject({ attempt: 1, status: "DELIVERED", http_status: 200, error_code: null });
-    // The attempt started after the event was PROCESSED, and was recorded.
-    expect(attempt!.started_at.getTime()).toBeGreaterThanOrEqual(event.processed_at!.getTime() - 5);
+    // The attempt was due from the finishing transaction on, started after the event was PROCESSED, and was recorded.
+    const [attempt] = delivery.attempts;
+    expect(attempt!.scheduled_at.getTime()).toBeLessThanOrEqual(event.processed_at!.getTime());
+    expect(attempt!.attempted_at!.getTime()).toBeGreaterThanOrEqual(event.processed_at!.getTime() - 5);
+    expect(attempt!.duration_ms).toBeGreaterThanOrEqual(0);
   });
 
   it("retried after 500s, with the same Parley-Delivery-Id and a fresh signature each time, then DELIVERED", async () => {
@@ -108,14 +113,16 @@ describe("webhook deliveries", () => {
     const eventId = await endConversation(database.pool, conversationPayload());
     const delivery = await finishedDelivery(eventId);
 
-    expect(delivery).toMatchObject({ status: "DELIVERED", attempt_count: 3, http_status: 200 });
     expect(hook.requests.map((request) => request.headers["parley-delivery-id"])).toEqual(Array(3).fill(delivery.delivery_id));
     expect(new Set(hook.requests.map((request) => request.body)).size).toBe(1);
     for (const request of hook.requests) expect(verifySignature(request.headers["parley-signature"] as string, request.body, SECRET)).toBe(true);
-    const attempts = await attemptsOf(delivery.delivery_id);
-    expect(attempts.map((a) => [a.attempt, a.status, a.http_status, a.error_code])).toEqual([
+    expect(delivery.attempts.map((a) => [a.attempt, a.status, a.http_status, a.error_code])).toEqual([
       [1, "FAILED", 500, "http_error"], [2, "FAILED", 503, "http_error"], [3, "DELIVERED", 200, null],
     ]);
+    // Each retry was scheduled a second after the attempt before it was recorded.
+    for (const [before, retry] of [[0, 1], [1, 2]] as const) {
+      expect(delivery.attempts[retry]!.scheduled_at.getTime() - delivery.attempts[before]!.attempted_at!.getTime()).toBeGreaterThanOrEqual(1000);
+    }
     // PARLEY_WEBHOOK_RETRY_SCHEDULE=1s,1s: each retry waits its second.
     expect(hook.requests[1]!.at - hook.requests[0]!.at).toBeGreaterThanOrEqual(950);
     expect(hook.requests[2]!.at - hook.requests[1]!.at).toBeGreaterThanOrEqual(950);
@@ -128,10 +135,8 @@ describe("webhook deliveries", () => {
     const eventId = await endConversation(database.pool, conversationPayload());
     const delivery = await finishedDelivery(eventId);
 
-    expect(delivery).toMatchObject({ status: "DELIVERED", attempt_count: 2 });
-    const attempts = await attemptsOf(delivery.delivery_id);
-    expect(attempts.map((a) => [a.status, a.http_status, a.error_code])).toEqual([["FAILED", null, "timeout"], ["DELIVERED", 200, null]]);
-    expect(attempts[0]!.duration_ms).toBeGreaterThanOrEqual(450);
+    expect(delivery.attempts.map((a) => [a.status, a.http_status, a.error_code])).toEqual([["FAILED", null, "timeout"], ["DELIVERED", 200, null]]);
+    expect(delivery.attempts[0]!.duration_ms).toBeGreaterThanOrEqual(450);
     expect(hook.requests).toHaveLength(2);
   });
 
@@ -142,8 +147,9 @@ describe("webhook deliveries", () => {
     const eventId = await endConversation(database.pool, conversationPayload());
     const delivery = await finishedDelivery(eventId);
 
-    expect(delivery).toMatchObject({ status: "FAILED", attempt_count: 3, http_status: 500, error_code: "http_error", error_details: "HTTP 500" });
-    expect(delivery.finished_at).not.toBeNull();
+    expect(delivery.attempts.map((a) => [a.attempt, a.status, a.http_status, a.error_code, a.error_details])).toEqual([
+      [1, "FAILED", 500, "http_error", "HTTP 500"], [2, "FAILED", 500, "http_error", "HTTP 500"], [3, "FAILED", 500, "http_error", "HTTP 500"],
+    ]);
     // Nothing is tried after that.
     await new Promise((resolve) => setTimeout(resolve, 1500));
     expect(hook.requests).toHaveLength(3);
@@ -176,8 +182,10 @@ describe("webhook deliveries", () => {
     const eventId = await endConversation(database.pool, conversationPayload());
     const delivery = await finishedDelivery(eventId);
 
-    expect(delivery).toMatchObject({ status: "FAILED", attempt_count: 1, http_status: null, error_code: "address_refused" });
-    expect(delivery.error_details).toBe("127.0.0.1, a loopback address; set PARLEY_WEBHOOK_ALLOW_PRIVATE=true to allow non-public receivers");
+    expect(delivery.attempts).toMatchObject([{
+      attempt: 1, status: "FAILED", http_status: null, error_code: "address_refused",
+      error_details: "127.0.0.1, a loopback address; set PARLEY_WEBHOOK_ALLOW_PRIVATE=true to allow non-public receivers",
+    }]);
     expect(hook.requests).toEqual([]);
   });
 
@@ -193,7 +201,7 @@ describe("webhook deliveries", () => {
     // Finished while no worker runs: their deliveries and jobs are queued...
     await database.pool.query(`update parley.conversation_events set status = 'PROCESSED', processed_at = now()
       where event_id = any($1)`, [[...forgottenEvents, keptEvent]]);
-    const queued = await database.db.selectFrom("parley.webhook_deliveries").select("delivery_id").where("webhook_id", "=", webhookId!).execute();
+    const queued = await database.db.selectFrom("parley.webhook_messages").select("delivery_id").where("webhook_id", "=", webhookId!).execute();
     expect(queued).toHaveLength(3);
     // ...then the user is forgotten, as parley.forget_user does it, before any is sent.
     await database.pool.query("delete from parley.conversations where profile_id = $1", [forgotten]);
@@ -207,7 +215,7 @@ describe("webhook deliveries", () => {
       return rows[0]!.n === 0;
     });
     expect(hook.requests.map((request) => JSON.parse(request.body).profile_id)).toEqual([kept]);
-    const left = await database.db.selectFrom("parley.webhook_deliveries").select("event_id").where("webhook_id", "=", webhookId!).execute();
+    const left = await database.db.selectFrom("parley.webhook_messages").select("event_id").where("webhook_id", "=", webhookId!).execute();
     expect(left.map((row) => row.event_id)).toEqual([keptEvent]);
   });
 
