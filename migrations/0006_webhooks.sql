@@ -59,6 +59,12 @@ create table parley.webhook_deliveries (
 -- (parley.requeue_stranded_webhook_deliveries) scans the waiting ones by it.
 create unique index webhook_deliveries_pending on parley.webhook_deliveries (delivery_id) where status = 'PENDING';
 
+-- Deliveries run in a graphile-worker pool of their own (src/worker/runner.ts),
+-- so a hanging receiver never holds a processing slot. Its id is recorded
+-- beside the processing pool's, so that parley.release_dead_workers never
+-- releases the delivery jobs of a live process.
+alter table parley.worker_heartbeats add column webhook_pool_id text;
+
 -- The trigger's body lives in sql/_queue_webhook_deliveries.sql, which every
 -- migrate re-applies; this placeholder only lets the trigger be created here.
 -- Nothing can subscribe before that file has replaced it: parley.add_webhook

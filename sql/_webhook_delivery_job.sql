@@ -4,13 +4,13 @@
 -- task reads the rest from parley.webhook_messages and does nothing when the
 -- row is gone (the user forgotten, the webhook removed).
 --
--- Priority 1, behind process_conversation's 0: when both are due, a worker
--- slot goes to processing first, so a backlog of deliveries (or a receiver
--- that hangs until the timeout) never holds conversations back for long.
--- There is no named queue per webhook: graphile-worker only looks for the
--- next job of a busy queue at its next poll, which would delay a delivery
--- that follows another to the same URL by up to the poll interval. The job key
--- lets a retry replace the job, and remove_webhook find it.
+-- Deliveries run in a graphile-worker pool of their own, whose task list is
+-- deliver_webhook alone (src/worker/runner.ts), so they need no priority
+-- against processing. There is no named queue per webhook: graphile-worker
+-- only looks for the next job of a busy queue at its next poll, which would
+-- delay a delivery that follows another to the same URL by up to the poll
+-- interval. The job key lets a retry replace the job, remove_webhook find it,
+-- and the reconciler (parley.requeue_stranded_webhook_deliveries) see it.
 create or replace function parley._webhook_delivery_job(delivery_id uuid, run_at timestamptz) returns graphile_worker.job_spec
 language sql
 immutable
@@ -23,7 +23,7 @@ as $$
     run_at,
     25,
     'parley:webhook_delivery:' || delivery_id,
-    1,
+    null,
     null
   )::graphile_worker.job_spec
 $$;

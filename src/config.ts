@@ -94,6 +94,8 @@ export const configSchema = z.object({
   // Waits between a webhook delivery's attempts; once they are used up it is FAILED.
   PARLEY_WEBHOOK_RETRY_SCHEDULE: retrySchedule("10s,1m,10m,1h,6h"),
   PARLEY_WEBHOOK_TIMEOUT_MS: positiveInt(10_000),
+  // Deliveries at once, in a pool of their own beside PARLEY_CONCURRENCY's.
+  PARLEY_WEBHOOK_CONCURRENCY: positiveInt(4),
   // Loopback, private, link-local and other non-public receivers are refused unless this is "true".
   PARLEY_WEBHOOK_ALLOW_PRIVATE: z.enum(["true", "false"]).default("false").transform((value) => value === "true"),
   // The worker's own /metrics; 0 turns it off.
@@ -164,6 +166,7 @@ export function parseConfig(env: Record<string, string | undefined>) {
     webhooks: {
       retryScheduleSeconds: raw.PARLEY_WEBHOOK_RETRY_SCHEDULE,
       timeoutMs: raw.PARLEY_WEBHOOK_TIMEOUT_MS,
+      concurrency: raw.PARLEY_WEBHOOK_CONCURRENCY,
       allowPrivate: raw.PARLEY_WEBHOOK_ALLOW_PRIVATE,
     },
     metricsPort: raw.PARLEY_METRICS_PORT,

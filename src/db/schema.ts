@@ -137,6 +137,8 @@ export interface WorkerHeartbeatsTable {
   last_seen_at: DefaultedTimestamp;
   /** The graphile-worker pool the process runs now. */
   pool_id: string | null;
+  /** The pool that delivers webhooks (migrations/0006). */
+  webhook_pool_id: string | null;
 }
 
 export interface WebhooksTable {

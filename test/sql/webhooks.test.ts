@@ -161,8 +161,8 @@ describe("queueing deliveries", () => {
       const jobs = await deliveryJobs(client);
       expect(jobs.map((job) => job.payload.delivery_id).sort()).toEqual(queued.map((d) => d.delivery_id).sort());
       expect(jobs.map((job) => Object.keys(job.payload))).toEqual([["delivery_id"], ["delivery_id"]]);
-      // Behind process_conversation (priority 0) when both are due; no named queue.
-      expect(jobs.map((job) => [job.queue_name, job.priority])).toEqual([[null, 1], [null, 1]]);
+      // No named queue (it would serialize a webhook's deliveries behind graphile-worker's poll), no priority (a pool of their own).
+      expect(jobs.map((job) => [job.queue_name, job.priority])).toEqual([[null, 0], [null, 0]]);
     });
   });
 
@@ -405,6 +405,27 @@ describe("a delivery's attempts", () => {
       await client.query("delete from parley.webhook_messages where delivery_id = $1", [id]);
       expect(await record(client, id, 1, 200, null, false)).toBeNull();
       expect(await attemptRows(client)).toEqual([]);
+    });
+  });
+});
+
+describe("crash recovery of the webhook pool", () => {
+  it("release_dead_workers unlocks the delivery jobs of a silent process's webhook pool, never those of a live one", async () => {
+    await rolledBack(async (client) => {
+      for (const [key, pool] of [["live", "pool-live-webhooks"], ["dead", "pool-dead-webhooks"]]) {
+        await client.query("select graphile_worker.add_job('deliver_webhook', json_build_object('delivery_id', gen_random_uuid()), job_key => $1)", [`test:${key}`]);
+        await client.query(`update graphile_worker._private_jobs set locked_by = $2, locked_at = now() - interval '1 minute'
+          where key = $1`, [`test:${key}`, pool]);
+      }
+      await client.query(`insert into parley.worker_heartbeats (worker_id, hostname, pid, last_seen_at, pool_id, webhook_pool_id) values
+        ('worker-live', 'host', 1, now(), 'pool-live', 'pool-live-webhooks'),
+        ('worker-dead', 'host', 2, now() - interval '1 minute', 'pool-dead', 'pool-dead-webhooks')`);
+
+      const { rows: [released] } = await client.query<{ ids: string[] }>("select parley.release_dead_workers(interval '30 seconds') as ids");
+      expect(released!.ids).toContain("pool-dead-webhooks");
+      expect(released!.ids).not.toContain("pool-live-webhooks");
+      const { rows } = await client.query("select key, locked_by from graphile_worker._private_jobs where key like 'test:%' order by key");
+      expect(rows).toEqual([{ key: "test:dead", locked_by: null }, { key: "test:live", locked_by: "pool-live-webhooks" }]);
     });
   });
 });

@@ -219,6 +219,45 @@ describe("webhook deliveries", () => {
     expect(left.map((row) => row.event_id)).toEqual([keptEvent]);
   });
 
+  it("a hanging receiver holds only the webhook pool's slots: conversations keep being processed meanwhile", async () => {
+    await start({ ...FAST_RETRIES, PARLEY_CONCURRENCY: "1", PARLEY_WEBHOOK_CONCURRENCY: "1", PARLEY_WEBHOOK_TIMEOUT_MS: "30000", PARLEY_WORKER_STALE_AFTER: "6" });
+    const hook = await subscribe(["PROCESSED"]);
+    hook.script([], "hang");
+    const first = await endConversation(database.pool, conversationPayload());
+    await waitForStatus(database.db, first, "PROCESSED");
+    await waitFor(async () => hook.requests.length === 1);
+
+    // The one delivery slot waits for an answer that does not come; the one processing slot is free.
+    const later = [await endConversation(database.pool, conversationPayload()), await endConversation(database.pool, conversationPayload())];
+    for (const eventId of later) await waitForStatus(database.db, eventId, "PROCESSED", 5000);
+    expect(hook.requests).toHaveLength(1);
+    // The delivery job on the wire is held by this process's webhook pool, which its heartbeat names
+    // (from its first beat after the pools started), so the crash sweep leaves it alone.
+    const workerId = await worker!.workerId;
+    const held = await waitFor(async () => (await sql<{ locked_by: string; pool_id: string; webhook_pool_id: string }>`
+      select j.locked_by, h.pool_id, h.webhook_pool_id from graphile_worker.jobs j, parley.worker_heartbeats h
+      where j.task_identifier = 'deliver_webhook' and j.locked_by is not null and h.worker_id = ${workerId}
+        and h.webhook_pool_id is not null`.execute(database.db)).rows[0]);
+    expect(held.locked_by).toBe(held.webhook_pool_id);
+    expect(held.pool_id).not.toBe(held.webhook_pool_id);
+    await hook.close(); // the hanging request fails: connection_failed, retried later
+    receiver = undefined;
+  });
+
+  it("PARLEY_WEBHOOK_CONCURRENCY bounds the deliveries on the wire at once", async () => {
+    await start({ ...FAST_RETRIES, PARLEY_WEBHOOK_CONCURRENCY: "2", PARLEY_WEBHOOK_TIMEOUT_MS: "30000" });
+    const hook = await subscribe(["PROCESSED"]);
+    hook.script([], "hang");
+    const events = [];
+    for (let i = 0; i < 3; i++) events.push(await endConversation(database.pool, conversationPayload()));
+    for (const eventId of events) await waitForStatus(database.db, eventId, "PROCESSED");
+    await waitFor(async () => hook.requests.length === 2);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(hook.requests).toHaveLength(2);
+    await hook.close();
+    receiver = undefined;
+  });
+
   it("no secret in any log line of these tests", () => {
     expect(logs.lines.length).toBeGreaterThan(20);
     expect(logs.lines.some((line) => line.includes("webhook delivered"))).toBe(true);
