@@ -234,7 +234,7 @@ describe("queueing deliveries", () => {
 });
 
 describe("what goes with what", () => {
-  it("deleting a user's conversations (as parley.forget_user does) deletes their deliveries and attempts, not others'", async () => {
+  it("parley.forget_user deletes the user's deliveries and their attempts, not others'", async () => {
     await rolledBack(async (client) => {
       await addWebhook(client);
       const forgotten = uniqueId("forgotten");
@@ -245,7 +245,7 @@ describe("what goes with what", () => {
       await client.query("select parley.record_webhook_attempt($1, 1, now(), 5, 500, 'http_error', 'HTTP 500', true, '{10}')", [first.delivery_id]);
       expect(await attemptRows(client)).toHaveLength(4);
 
-      await client.query("delete from parley.conversations where profile_id = $1", [forgotten]);
+      await client.query("select parley.forget_user($1)", [forgotten]);
       const left = await deliveries(client);
       expect(left.map((d) => d.payload.profile_id)).toEqual([kept]);
       expect((await attemptRows(client)).map((row) => row.delivery_id)).toEqual([left[0]!.delivery_id]);

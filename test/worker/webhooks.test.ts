@@ -203,8 +203,8 @@ describe("webhook deliveries", () => {
       where event_id = any($1)`, [[...forgottenEvents, keptEvent]]);
     const queued = await database.db.selectFrom("parley.webhook_messages").select("delivery_id").where("webhook_id", "=", webhookId!).execute();
     expect(queued).toHaveLength(3);
-    // ...then the user is forgotten, as parley.forget_user does it, before any is sent.
-    await database.pool.query("delete from parley.conversations where profile_id = $1", [forgotten]);
+    // ...then the user is forgotten before any is sent.
+    await database.pool.query("select parley.forget_user($1)", [forgotten]);
 
     await start();
     await finishedDelivery(keptEvent);
