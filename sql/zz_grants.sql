@@ -77,9 +77,11 @@ grant execute on function
   -- The apply_retention cron task.
   parley.apply_retention(interval, integer)
 to parley_worker;
--- The deliver_webhook task reads a delivery (with its secret) and records its attempts.
+-- The deliver_webhook task reads a delivery (with its secret) and records its
+-- attempts; the reconciler re-queues deliveries whose job is gone.
 grant execute on function
   parley.webhook_delivery_to_send(uuid),
+  parley.requeue_stranded_webhook_deliveries(integer),
   parley.record_webhook_attempt(uuid, integer, timestamptz, integer, integer, text, text, boolean, integer[])
 to parley_worker;
 

@@ -81,6 +81,10 @@ export function buildTaskList(
         context.log.warn({ requeued }, "re-queued events that had no live job");
         hooks.onRequeue?.(requeued);
       }
+      const { rows: deliveries } = await sql<{ requeued: number }>`
+        select parley.requeue_stranded_webhook_deliveries() as requeued`.execute(context.db);
+      const requeuedDeliveries = deliveries[0]?.requeued ?? 0;
+      if (requeuedDeliveries > 0) context.log.warn({ requeued: requeuedDeliveries }, "re-queued webhook deliveries that had no live job");
     },
     close_idle_conversations: async () => {
       const { rows } = await sql<{ closed: number }>`

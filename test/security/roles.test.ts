@@ -43,6 +43,7 @@ const WORKER_FUNCTIONS = [
   "parley.release_dead_workers(interval)",
   "parley.release_events(text,bigint[],bigint[])",
   "parley.requeue_stranded_events(integer)",
+  "parley.requeue_stranded_webhook_deliveries(integer)",
   "parley.retry_event(bigint)",
   "parley.user_states(text[])",
   "parley.webhook_delivery_to_send(uuid)",
@@ -331,6 +332,7 @@ describe("parley_worker", () => {
     // The worker's cron tasks and metrics query, as the worker's role.
     expect((await pool.query("select parley.close_idle_conversations(interval '0 seconds') as closed")).rows[0]!.closed).toBe(1);
     await pool.query("select parley.requeue_stranded_events()");
+    await pool.query("select parley.requeue_stranded_webhook_deliveries()");
     await pool.query("select parley.release_dead_workers(interval '30 seconds')");
     await pool.query("select parley.apply_retention(interval '90 days')");
     await pool.query(QUEUE_COUNTS_SQL, [30]);

@@ -429,3 +429,38 @@ describe("crash recovery of the webhook pool", () => {
     });
   });
 });
+
+describe("stranded deliveries", () => {
+  const requeue = async (client: PoolClient) =>
+    (await client.query<{ n: number }>("select parley.requeue_stranded_webhook_deliveries() as n")).rows[0]!.n;
+  const jobOf = async (client: PoolClient, deliveryId: string) => (await client.query<{ attempts: number; run_at: Date }>(
+    "select attempts, run_at from graphile_worker.jobs where key = $1", [`parley:webhook_delivery:${deliveryId}`])).rows;
+
+  it("a due waiting attempt whose job was deleted, or ran out of graphile-worker attempts, gets a fresh job; others are left alone", async () => {
+    await rolledBack(async (client) => {
+      await addWebhook(client);
+      const ids = await events(client, Array.from({ length: 5 }, (_, i) => `stranded_user_${i}`));
+      await client.query("update parley.conversation_events set status = 'PROCESSED' where event_id = any($1)", [ids]);
+      // now() is the transaction's start: make every waiting attempt due within it.
+      await client.query("update parley.webhook_deliveries set scheduled_at = now() - interval '1 second'");
+      const [deleted, exhausted, alive, notDue, finished] = (await deliveries(client)).map((d) => d.delivery_id) as [string, string, string, string, string];
+
+      await client.query("select graphile_worker.remove_job($1)", [`parley:webhook_delivery:${deleted}`]);
+      await client.query("update graphile_worker._private_jobs set attempts = max_attempts, last_error = 'database away' where key = $1",
+        [`parley:webhook_delivery:${exhausted}`]);
+      await client.query("select graphile_worker.remove_job($1)", [`parley:webhook_delivery:${notDue}`]);
+      await client.query("update parley.webhook_deliveries set scheduled_at = now() + interval '1 minute' where delivery_id = $1", [notDue]);
+      await client.query("select parley.record_webhook_attempt($1, 1, now(), 5, 200, null, null, false, '{}')", [finished]);
+      await client.query("select graphile_worker.remove_job($1)", [`parley:webhook_delivery:${finished}`]);
+
+      expect(await requeue(client)).toBe(2);
+      expect(await jobOf(client, deleted)).toMatchObject([{ attempts: 0 }]);
+      expect(await jobOf(client, exhausted)).toMatchObject([{ attempts: 0 }]);
+      expect(await jobOf(client, alive)).toHaveLength(1);
+      expect(await jobOf(client, notDue)).toEqual([]);
+      expect(await jobOf(client, finished)).toEqual([]);
+      // Each has one live job again: nothing more to do.
+      expect(await requeue(client)).toBe(0);
+    });
+  });
+});

@@ -219,6 +219,26 @@ describe("webhook deliveries", () => {
     expect(left.map((row) => row.event_id)).toEqual([keptEvent]);
   });
 
+  it("a delivery whose job is gone is re-queued by the reconcile_events cron task, and delivered", async () => {
+    const hook = await subscribe();
+    const eventId = await endConversation(database.pool, conversationPayload());
+    // Finished while no worker runs; then its delivery job is deleted by hand.
+    await database.pool.query("update parley.conversation_events set status = 'PROCESSED', processed_at = now() where event_id = $1", [eventId]);
+    const { rows: [removed] } = await database.pool.query<{ id: string }>(`
+      select graphile_worker.remove_job('parley:webhook_delivery:' || m.delivery_id)::text as id
+      from parley.webhook_messages m where m.event_id = $1`, [eventId]);
+    expect(removed!.id).not.toBeNull();
+
+    await start();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(hook.requests).toEqual([]);
+    await database.pool.query("select graphile_worker.add_job('reconcile_events')");
+    const delivery = await finishedDelivery(eventId);
+    expect(delivery.attempts).toMatchObject([{ attempt: 1, status: "DELIVERED" }]);
+    expect(hook.requests.map((request) => JSON.parse(request.body).event_id)).toEqual([eventId]);
+    expect(logs.lines.some((line) => line.includes("re-queued webhook deliveries that had no live job"))).toBe(true);
+  });
+
   it("a hanging receiver holds only the webhook pool's slots: conversations keep being processed meanwhile", async () => {
     await start({ ...FAST_RETRIES, PARLEY_CONCURRENCY: "1", PARLEY_WEBHOOK_CONCURRENCY: "1", PARLEY_WEBHOOK_TIMEOUT_MS: "30000", PARLEY_WORKER_STALE_AFTER: "6" });
     const hook = await subscribe(["PROCESSED"]);
