@@ -1,6 +1,7 @@
 // Each worker process records that it is alive, with the graphile-worker pools
-// it runs (processing, webhooks), and on the same timer releases what workers that went silent held
-// (parley.release_dead_workers): their claimed events and their pools' jobs.
+// it runs (processing, webhooks), and on the same timer releases what workers
+// that went silent held (parley.release_dead_workers): their claimed events and
+// their pools' jobs.
 // A worker killed with SIGKILL thus delays its events by about stale_after
 // plus one sweep, not by graphile-worker's 4-hour lock timeout. This runs on a
 // timer in every worker rather than as a cron task because cron fires once a
