@@ -1,5 +1,5 @@
--- Crash recovery. A worker process records a heartbeat (with the id of the
--- graphile-worker pool it runs); this releases what a process silent for
+-- Crash recovery. A worker process records a heartbeat (with the ids of the
+-- graphile-worker pools it runs); this releases what a process silent for
 -- longer than stale_after held: its claimed events go back to PENDING with a
 -- fresh job (the attempt stays counted: a crash may be the event's fault, and
 -- an event whose attempts keep being cut short ends FAILED), and the jobs its
@@ -19,10 +19,10 @@ begin
   from graphile_worker.jobs j
   where j.locked_by is not null
     and j.locked_at < now() - stale_after
-    and j.task_identifier in ('process_conversation', 'reconcile_events', 'close_idle_conversations')
+    and j.task_identifier in ('process_conversation', 'reconcile_events', 'close_idle_conversations', 'deliver_webhook')
     and not exists (
       select 1 from parley.worker_heartbeats h
-      where j.locked_by in (h.worker_id, h.pool_id) and h.last_seen_at >= now() - stale_after);
+      where j.locked_by in (h.worker_id, h.pool_id, h.webhook_pool_id) and h.last_seen_at >= now() - stale_after);
 
   with orphans as (
     select e.event_id, e.claimed_by from parley.conversation_events e

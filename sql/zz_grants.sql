@@ -27,6 +27,9 @@ to parley_app;
 
 grant execute on function parley.end_conversations(jsonb) to parley_app;
 
+-- Webhook subscriptions: the HTTP API (parley_app) manages them.
+grant execute on function parley.add_webhook(text, text, text[]), parley.remove_webhook(bigint) to parley_app;
+
 -- A user's memory and data: search and export read, forget deletes.
 grant execute on function
   parley.search_conversations(text, text, integer, real[], jsonb),
@@ -49,6 +52,9 @@ grant execute on function
   parley.export_user_profile(text),
   parley.export_user_conversations(text, text, integer)
 to parley_reader;
+-- ...but a webhook's secret: every column of parley.webhooks except it.
+revoke select on parley.webhooks from parley_reader;
+grant select (webhook_id, url, events, created_at) on parley.webhooks to parley_reader;
 
 -- parley_worker: exactly what src/worker touches. Every change to an event
 -- and to a user's state goes through the state machine's functions; the
@@ -70,6 +76,13 @@ grant execute on function
   parley.retry_event(bigint),
   -- The apply_retention cron task.
   parley.apply_retention(interval, integer)
+to parley_worker;
+-- The deliver_webhook task reads a delivery (with its secret) and records its
+-- attempts; the reconciler re-queues deliveries whose job is gone.
+grant execute on function
+  parley.webhook_delivery_to_send(uuid),
+  parley.requeue_stranded_webhook_deliveries(integer),
+  parley.record_webhook_attempt(uuid, integer, timestamptz, integer, integer, text, text, boolean, integer[])
 to parley_worker;
 
 -- graphile-worker runs its queue with the worker's role: it takes, completes,

@@ -20,6 +20,16 @@ const duration = (text: string, ctx: z.RefinementCtx) => {
   return seconds;
 };
 
+const retrySchedule = (fallback: string) =>
+  z.string().default(fallback).transform((text, ctx) => {
+    try {
+      return parseRetrySchedule(text);
+    } catch (error) {
+      ctx.addIssue({ code: "custom", message: (error as Error).message });
+      return z.NEVER;
+    }
+  });
+
 const jsonOf = <T extends z.ZodType>(schema: T) =>
   z.string().transform((text, ctx) => {
     try {
@@ -67,14 +77,7 @@ export const configSchema = z.object({
   // Only needed for a remote model Parley does not know; otherwise learned from the first answer.
   PARLEY_EMBED_DIMENSION: z.coerce.number().int().positive().optional(),
   PARLEY_IDLE_TIMEOUT: positiveInt(1800),
-  PARLEY_RETRY_SCHEDULE: z.string().default("30s,5m,30m,2h").transform((text, ctx) => {
-    try {
-      return parseRetrySchedule(text);
-    } catch (error) {
-      ctx.addIssue({ code: "custom", message: (error as Error).message });
-      return z.NEVER;
-    }
-  }),
+  PARLEY_RETRY_SCHEDULE: retrySchedule("30s,5m,30m,2h"),
   PARLEY_MAX_ATTEMPTS: positiveInt(DEFAULT_RETRY_POLICY.maxAttempts),
   PARLEY_SCORE_WEIGHTS: jsonOf(scoreWeightsSchema).optional(),
   PARLEY_LEVEL_THRESHOLDS: jsonOf(levelThresholdsSchema).optional(),
@@ -88,6 +91,13 @@ export const configSchema = z.object({
       return z.NEVER;
     }
   }).optional(),
+  // Waits between a webhook delivery's attempts; once they are used up it is FAILED.
+  PARLEY_WEBHOOK_RETRY_SCHEDULE: retrySchedule("10s,1m,10m,1h,6h"),
+  PARLEY_WEBHOOK_TIMEOUT_MS: positiveInt(10_000),
+  // Deliveries at once, in a pool of their own beside PARLEY_CONCURRENCY's.
+  PARLEY_WEBHOOK_CONCURRENCY: positiveInt(4),
+  // Loopback, private, link-local and other non-public receivers are refused unless this is "true".
+  PARLEY_WEBHOOK_ALLOW_PRIVATE: z.enum(["true", "false"]).default("false").transform((value) => value === "true"),
   // The worker's own /metrics; 0 turns it off.
   PARLEY_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
   PARLEY_EMBEDDED_PORT: z.coerce.number().int().min(1).max(65535).default(5433),
@@ -153,6 +163,12 @@ export function parseConfig(env: Record<string, string | undefined>) {
     levelThresholds: thresholds,
     workerStaleAfterSeconds: raw.PARLEY_WORKER_STALE_AFTER,
     messageRetention: raw.PARLEY_MESSAGE_RETENTION,
+    webhooks: {
+      retryScheduleSeconds: raw.PARLEY_WEBHOOK_RETRY_SCHEDULE,
+      timeoutMs: raw.PARLEY_WEBHOOK_TIMEOUT_MS,
+      concurrency: raw.PARLEY_WEBHOOK_CONCURRENCY,
+      allowPrivate: raw.PARLEY_WEBHOOK_ALLOW_PRIVATE,
+    },
     metricsPort: raw.PARLEY_METRICS_PORT,
     embeddedPort: raw.PARLEY_EMBEDDED_PORT,
     client: { url: raw.PARLEY_URL, apiKey: raw.PARLEY_API_KEY },

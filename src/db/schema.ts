@@ -137,6 +137,41 @@ export interface WorkerHeartbeatsTable {
   last_seen_at: DefaultedTimestamp;
   /** The graphile-worker pool the process runs now. */
   pool_id: string | null;
+  /** The pool that delivers webhooks (migrations/0006). */
+  webhook_pool_id: string | null;
+}
+
+export interface WebhooksTable {
+  webhook_id: Generated<string>;
+  url: string;
+  /** Readable by the owner and through parley.webhook_delivery_to_send only (sql/zz_grants.sql). */
+  secret: string;
+  events: Array<"PROCESSED" | "FAILED">;
+  created_at: DefaultedTimestamp;
+}
+
+export interface WebhookMessagesTable {
+  /** Parley-Delivery-Id: the same on every attempt of this delivery. */
+  delivery_id: Generated<string>;
+  webhook_id: string;
+  event_id: string;
+  payload: Json<Record<string, unknown>>;
+  created_at: DefaultedTimestamp;
+}
+
+export type WebhookDeliveryStatus = "PENDING" | "DELIVERED" | "FAILED";
+
+/** One row per attempt; a delivery's latest attempt is its state. */
+export interface WebhookDeliveriesTable {
+  delivery_id: string;
+  attempt: number;
+  status: ColumnType<WebhookDeliveryStatus, WebhookDeliveryStatus | undefined, WebhookDeliveryStatus>;
+  http_status: number | null;
+  error_code: string | null;
+  error_details: string | null;
+  scheduled_at: DefaultedTimestamp;
+  attempted_at: Timestamp | null;
+  duration_ms: number | null;
 }
 
 export interface PipelineStatsView {
@@ -164,6 +199,9 @@ export interface Database {
   "parley.event_changes": EventChangesTable;
   "parley.event_changes_horizon": EventChangesHorizonTable;
   "parley.pipeline_stats": PipelineStatsView;
+  "parley.webhooks": WebhooksTable;
+  "parley.webhook_messages": WebhookMessagesTable;
+  "parley.webhook_deliveries": WebhookDeliveriesTable;
 }
 
 export type Conversation = Selectable<ConversationsTable>;

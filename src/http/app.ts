@@ -25,6 +25,7 @@ import { healthRoutes } from "./routes/health.js";
 import { operationsRoutes } from "./routes/operations.js";
 import { userRoutes } from "./routes/users.js";
 import { verifyStreamCookie } from "./stream-token.js";
+import { webhookRoutes } from "./routes/webhooks.js";
 
 /**
  * A little above the SQL API's 1 MiB: PostgreSQL measures the payload as
@@ -152,6 +153,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
     await scoped.register(eventRoutes, context);
     await scoped.register(operationsRoutes, context);
     await scoped.register(dashboardRoutes);
+    await scoped.register(webhookRoutes, context);
     scoped.get("/docs/json", { schema: { hide: true } }, async () => app.swagger());
   });
 

@@ -13,7 +13,8 @@ export interface Queryable {
 
 export type SqlTarget = Queryable | Kysely<any>;
 
-async function call<T>(target: SqlTarget, text: string, values: unknown[]): Promise<T> {
+/** Runs one SQL API call that returns a single value as `result`, with PostgreSQL's errors as ParleyErrors. */
+export async function call<T>(target: SqlTarget, text: string, values: unknown[]): Promise<T> {
   try {
     const rows = "executeQuery" in target
       ? (await target.executeQuery(CompiledQuery.raw(text, values))).rows

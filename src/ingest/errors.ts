@@ -11,6 +11,7 @@ export const ERROR_STATUS = {
   not_found: 404,
   conversation_not_found: 404,
   event_not_found: 404,
+  webhook_not_found: 404,
   conversation_ended: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,

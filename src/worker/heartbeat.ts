@@ -1,6 +1,7 @@
-// Each worker process records that it is alive, with the graphile-worker pool
-// it runs, and on the same timer releases what workers that went silent held
-// (parley.release_dead_workers): their claimed events and their pools' jobs.
+// Each worker process records that it is alive, with the graphile-worker pools
+// it runs (processing, webhooks), and on the same timer releases what workers
+// that went silent held (parley.release_dead_workers): their claimed events and
+// their pools' jobs.
 // A worker killed with SIGKILL thus delays its events by about stale_after
 // plus one sweep, not by graphile-worker's 4-hour lock timeout. This runs on a
 // timer in every worker rather than as a cron task because cron fires once a
@@ -15,13 +16,21 @@ export interface HeartbeatOptions {
   intervalMs?: number;
 }
 
-export function startHeartbeat(db: Db, workerId: string, poolId: () => string | undefined, log: Logger, options: HeartbeatOptions) {
+/** The ids of the process's graphile-worker pools, while they run. */
+export interface HeartbeatPools {
+  pool_id: string | undefined;
+  webhook_pool_id: string | undefined;
+}
+
+export function startHeartbeat(db: Db, workerId: string, poolIds: () => HeartbeatPools, log: Logger, options: HeartbeatOptions) {
   const intervalMs = options.intervalMs ?? Math.max(1000, (options.staleAfterSeconds * 1000) / 6);
   const beat = async () => {
+    const { pool_id, webhook_pool_id } = poolIds();
+    const pools = { pool_id: pool_id ?? null, webhook_pool_id: webhook_pool_id ?? null };
     await db
       .insertInto("parley.worker_heartbeats")
-      .values({ worker_id: workerId, hostname: os.hostname(), pid: process.pid, pool_id: poolId() ?? null })
-      .onConflict((conflict) => conflict.column("worker_id").doUpdateSet({ last_seen_at: sql`now()`, pool_id: poolId() ?? null }))
+      .values({ worker_id: workerId, hostname: os.hostname(), pid: process.pid, ...pools })
+      .onConflict((conflict) => conflict.column("worker_id").doUpdateSet({ last_seen_at: sql`now()`, ...pools }))
       .execute();
     const { rows } = await sql<{ released: string[] }>`
       select parley.release_dead_workers(make_interval(secs => ${options.staleAfterSeconds})) as released`.execute(db);

@@ -1,10 +1,8 @@
 // Builds and runs graphile-worker with Parley's tasks and cron jobs. Jobs
 // arrive through LISTEN/NOTIFY; graphile-worker's polling is the fallback.
-import { EventEmitter } from "node:events";
 import { randomBytes } from "node:crypto";
 import os from "node:os";
-import { setTimeout as sleep } from "node:timers/promises";
-import { Logger as GraphileLogger, run, type Runner, type TaskList, type WorkerEvents } from "graphile-worker";
+import { Logger as GraphileLogger, type TaskList } from "graphile-worker";
 import { sql } from "kysely";
 import { z } from "zod";
 import type pg from "pg";
@@ -19,11 +17,15 @@ import { cachedCatalog } from "./catalog.js";
 import { Drainer, WorkerStoppingError } from "./drainer.js";
 import type { ProcessingContext } from "./process-batch.js";
 import { startHeartbeat } from "./heartbeat.js";
+import { supervisedPool } from "./supervised-pool.js";
+import { deliverWebhookTask } from "./deliver-webhook.js";
 import { topicPrototypes } from "./topic-prototypes.js";
 import { applyRetentionTask, RETENTION_CRON } from "./apply-retention.js";
 
 /** The task behind every event's job (sql/_queue_event.sql, parley._job_spec, names it too). */
 export const PROCESS_TASK = "process_conversation";
+/** The task behind every webhook delivery's job (parley._webhook_delivery_job names it too). */
+export const DELIVER_WEBHOOK_TASK = "deliver_webhook";
 
 export const CRONTAB = [
   "* * * * * reconcile_events ?max=1",
@@ -55,7 +57,7 @@ export interface RunningWorker {
   embedder: CachedEmbedder;
   /** This process's worker id: its heartbeat row, and the owner of the events it claims. */
   workerId: Promise<string>;
-  /** Resolves once the worker LISTENs for new jobs. */
+  /** Resolves once both pools (processing, webhooks) LISTEN for new jobs. */
   listening: Promise<void>;
   stop(): Promise<void>;
 }
@@ -79,6 +81,10 @@ export function buildTaskList(
         context.log.warn({ requeued }, "re-queued events that had no live job");
         hooks.onRequeue?.(requeued);
       }
+      const { rows: deliveries } = await sql<{ requeued: number }>`
+        select parley.requeue_stranded_webhook_deliveries() as requeued`.execute(context.db);
+      const requeuedDeliveries = deliveries[0]?.requeued ?? 0;
+      if (requeuedDeliveries > 0) context.log.warn({ requeued: requeuedDeliveries }, "re-queued webhook deliveries that had no live job");
     },
     close_idle_conversations: async () => {
       const { rows } = await sql<{ closed: number }>`
@@ -98,6 +104,16 @@ export function buildTaskList(
       if (pruned > 0) context.log.info({ pruned }, "pruned the change stream's old entries");
     },
   };
+}
+
+/**
+ * The webhook pool's only task. Deliveries run in a graphile-worker pool of
+ * their own (PARLEY_WEBHOOK_CONCURRENCY): a receiver that hangs until the
+ * timeout holds a delivery slot, never one of the PARLEY_CONCURRENCY slots
+ * that process conversations, and the processing pool never takes a delivery.
+ */
+export function buildWebhookTaskList(context: { db: Db; log: Logger }, settings: Config["webhooks"]): TaskList {
+  return { [DELIVER_WEBHOOK_TASK]: deliverWebhookTask({ db: context.db, log: context.log, settings }) };
 }
 
 /** Everything processing needs, built once per process. */
@@ -151,99 +167,36 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   // Load the model and embed the topic prototypes now, not on the first event.
   context.prototypes().catch((error: unknown) => log.error({ err: error }, "embedder failed to warm up"));
 
-  let resolveListening!: () => void;
-  const listening = new Promise<void>((resolve) => (resolveListening = resolve));
-  let stopping = false;
-  const stopped = new AbortController();
-  let current: { runner: Runner; poolId: string | undefined } | undefined;
-  let restarting: Promise<void> | undefined;
-  const heartbeat = startHeartbeat(db, workerId, () => current?.poolId, log, { staleAfterSeconds: config.workerStaleAfterSeconds });
   const taskList = buildTaskList(context, drainer, {
     idleTimeoutSeconds: config.idleTimeoutSeconds,
     changeRetentionSeconds: config.changeRetentionSeconds,
     messageRetention: config.messageRetention,
   }, { onRequeue: options.onRequeue });
+  const poolContext = { pool, db, log, graphileLogger: graphileLogger(log), workerId, pollInterval: options.pollInterval ?? 2000 };
+  const pools = [
+    supervisedPool({ name: "processing", concurrency: config.concurrency, taskList, crontab: CRONTAB }, poolContext),
+    supervisedPool({ name: "webhooks", concurrency: config.webhooks.concurrency, taskList: buildWebhookTaskList(context, config.webhooks) }, poolContext),
+  ] as const;
+  const [processing, webhooks] = pools;
+  const heartbeat = startHeartbeat(db, workerId, () => ({ pool_id: processing.poolId(), webhook_pool_id: webhooks.poolId() }), log,
+    { staleAfterSeconds: config.workerStaleAfterSeconds });
+  const stop = async () => {
+    await Promise.all([drainer.stop(), ...pools.map((each) => each.stop())]);
+    await heartbeat.stop();
+  };
 
-  // One graphile-worker pool. It restarts when the database went away under it.
-  async function startPool(): Promise<void> {
-    const started: { runner: Runner | undefined; poolId: string | undefined } = { runner: undefined, poolId: undefined };
-    // pool:create fires inside run(): listen on our own emitter before starting.
-    const events: WorkerEvents = new EventEmitter();
-    events.on("pool:create", ({ workerPool }) => {
-      started.poolId = workerPool.id;
-    });
-    events.on("pool:listen:success", () => resolveListening());
-    events.on("pool:gracefulShutdown", ({ workerPool, message }) => {
-      if (stopping) return;
-      // graphile-worker stops a pool that cannot record a job's completion
-      // (the database went away). A pool whose jobs hang must not hold the
-      // process forever: force it after a while.
-      log.error({ worker_id: workerId, pool_id: workerPool.id, reason: message }, "worker pool is shutting down unexpectedly");
-      setTimeout(() => void workerPool.forcefulShutdown("did not stop within 30 s"), 30_000).unref();
-    });
-
-    const runner = await run({
-      pgPool: pool,
-      concurrency: config.concurrency,
-      pollInterval: options.pollInterval ?? 2000,
-      noHandleSignals: true,
-      taskList,
-      crontab: CRONTAB,
-      logger: graphileLogger(log),
-      events,
-      // Complete jobs in batches (graphile-worker's documented throughput
-      // setting). It also turns a connection lost while completing a job into
-      // a pool shutdown, where graphile-worker 0.17.3 would otherwise crash
-      // the process with an unhandled rejection; the restart below recovers.
-      // Its localQueue is left off: returning jobs over a dead connection in
-      // 0.17.3 is another unhandled rejection, and the drainer already claims
-      // events in batches without fetching their jobs.
-      preset: {
-        worker: {
-          completeJobBatchDelay: 0,
-          failJobBatchDelay: 0,
-        },
-      },
-    });
-    current = { runner, poolId: started.poolId };
-    runner.promise.then(() => undefined, (error: unknown) => error).then(async (error) => {
-      if (stopping) return;
-      const poolId = started.poolId;
-      log.error({ err: error, worker_id: workerId, pool_id: poolId }, "worker pool stopped; releasing its jobs and starting a new one");
-      restarting = restartPool(poolId);
-    });
+  const started = await Promise.allSettled(pools.map((each) => each.start()));
+  const failed = started.find((result) => result.status === "rejected");
+  if (failed) {
+    await stop();
+    throw failed.reason;
   }
-
-  async function restartPool(deadPoolId: string | undefined): Promise<void> {
-    for (let attempt = 0; !stopping; attempt++) {
-      await sleep(Math.min(1000, 250 * 2 ** attempt), undefined, { signal: stopped.signal }).catch(() => {});
-      if (stopping) return;
-      try {
-        // Nothing runs in that pool any more: its jobs can go at once rather
-        // than after PARLEY_WORKER_STALE_AFTER.
-        if (deadPoolId) await sql`select graphile_worker.force_unlock_workers(${[deadPoolId]}::text[])`.execute(db);
-        await startPool();
-        log.info({ attempt: attempt + 1, worker_id: workerId, pool_id: current?.poolId }, "worker pool restarted");
-        return;
-      } catch (error) {
-        log.warn({ err: error, attempt: attempt + 1 }, "worker pool could not start yet; retrying");
-      }
-    }
-  }
-
-  await startPool();
   return {
     db,
     embedder,
     workerId: Promise.resolve(workerId),
-    listening,
-    async stop() {
-      stopping = true;
-      stopped.abort();
-      await restarting;
-      await Promise.all([drainer.stop(), current?.runner.stop().catch(() => {})]);
-      await heartbeat.stop();
-    },
+    listening: Promise.all(pools.map((each) => each.listening)).then(() => undefined),
+    stop,
   };
 }
 

@@ -13,11 +13,14 @@ import { EmbeddingError, type Embedder } from "../../src/pipeline/embed/embedder
 import { startWorker, type RunningWorker } from "../../src/worker/runner.js";
 import { createTestDatabase, type TestDatabase } from "../support/database.js";
 import { conversationPayload, testConfig, waitFor } from "../support/fixtures.js";
+import { startReceiver } from "../webhooks/receiver.js";
 
 const WRITE_FUNCTIONS = [
+  "parley.add_webhook(text,text,text[])",
   "parley.append_messages(text,jsonb)",
   "parley.close_conversation(text)",
   "parley.end_conversation(jsonb)",
+  "parley.remove_webhook(bigint)",
   "parley.retry_event(bigint)",
   "parley.start_conversation(jsonb)",
 ];
@@ -36,17 +39,22 @@ const WORKER_FUNCTIONS = [
   "parley.complete_events(text,jsonb)",
   "parley.fail_events(text,jsonb)",
   "parley.prune_event_changes(interval,integer)",
+  "parley.record_webhook_attempt(uuid,integer,timestamp with time zone,integer,integer,text,text,boolean,integer[])",
   "parley.release_dead_workers(interval)",
   "parley.release_events(text,bigint[],bigint[])",
   "parley.requeue_stranded_events(integer)",
+  "parley.requeue_stranded_webhook_deliveries(integer)",
   "parley.retry_event(bigint)",
   "parley.user_states(text[])",
+  "parley.webhook_delivery_to_send(uuid)",
 ];
 const READER_FUNCTIONS = [
   "parley.event_changes_after(xid8,bigint,integer,text,text,boolean)",
   "parley.event_changes_expired(xid8,bigint)",
   "parley.event_changes_head()",
 ];
+/** Tables parley_reader reads only some columns of: all but these. */
+const HIDDEN_COLUMNS: Record<string, string[]> = { webhooks: ["secret"] };
 /** What src/worker does to each table; anything else must be refused. Events and users change only through the state machine's functions. */
 const WORKER_TABLES: Record<string, string[]> = {
   agent_catalog: ["SELECT"],
@@ -179,7 +187,7 @@ describe("the catalog", () => {
       return map;
     };
     expect(held("parley_app")).toEqual({});
-    expect(held("parley_reader")).toEqual(Object.fromEntries(tables.map((table) => [table, ["SELECT"]])));
+    expect(held("parley_reader")).toEqual(Object.fromEntries(tables.filter((table) => !HIDDEN_COLUMNS[table]).map((table) => [table, ["SELECT"]])));
     expect(held("parley_worker")).toEqual(WORKER_TABLES);
   });
 });
@@ -229,9 +237,11 @@ describe("parley_app", () => {
 });
 
 describe("parley_reader", () => {
-  it("reads every table and view", async () => {
+  it("reads every table and view, but no webhook's secret", async () => {
     await as("parley_reader", async (client) => {
-      for (const table of tables) await client.query(`select * from parley.${table} limit 1`);
+      for (const table of tables.filter((name) => !HIDDEN_COLUMNS[name])) await client.query(`select * from parley.${table} limit 1`);
+      await client.query("select webhook_id, url, events, created_at from parley.webhooks limit 1");
+      expect(await leaks(client, ["select secret from parley.webhooks", "select * from parley.webhooks"])).toEqual([]);
       const stats = await client.query("select pending from parley.pipeline_stats");
       expect(stats.rows).toHaveLength(1);
     });
@@ -322,6 +332,7 @@ describe("parley_worker", () => {
     // The worker's cron tasks and metrics query, as the worker's role.
     expect((await pool.query("select parley.close_idle_conversations(interval '0 seconds') as closed")).rows[0]!.closed).toBe(1);
     await pool.query("select parley.requeue_stranded_events()");
+    await pool.query("select parley.requeue_stranded_webhook_deliveries()");
     await pool.query("select parley.release_dead_workers(interval '30 seconds')");
     await pool.query("select parley.apply_retention(interval '90 days')");
     await pool.query(QUEUE_COUNTS_SQL, [30]);
@@ -341,6 +352,27 @@ describe("parley_worker", () => {
     expect(failures).toBeGreaterThanOrEqual(1);
     const heartbeats = await db.selectFrom("parley.worker_heartbeats").select("worker_id").execute();
     expect(heartbeats.map((row) => row.worker_id)).toContain(await worker.workerId);
+  });
+
+  it("delivers webhooks as a login role in parley_worker, to a subscription parley_app made", { timeout: 30_000 }, async () => {
+    await worker?.stop();
+    const receiver = await startReceiver();
+    try {
+      worker = await startWorker({
+        config: testConfig({ PARLEY_WEBHOOK_ALLOW_PRIVATE: "true" }), pool, log: pino({ level: "silent" }), pollInterval: 200,
+      });
+      const app = async (text: string, params: unknown[]) =>
+        as("parley_app", async (client) => (await client.query<{ id: string }>(text, params)).rows[0]!.id);
+      const webhookId = await app("select parley.add_webhook($1, $2)::text as id", [receiver.url, "roles-test-secret-0123"]);
+      const eventId = await app("select parley.end_conversation($1) as id", [JSON.stringify(conversationPayload())]);
+      const db = createDb(database.pool);
+      await waitFor(() => db.selectFrom("parley.webhook_messages").innerJoin("parley.webhook_deliveries as d", "d.delivery_id", "parley.webhook_messages.delivery_id")
+        .select("d.status").where("event_id", "=", eventId).where("d.status", "=", "DELIVERED").executeTakeFirst(), 20_000, 100);
+      expect(receiver.requests.map((request) => JSON.parse(request.body).event_id)).toEqual([eventId]);
+      expect(await app("select parley.remove_webhook($1)::text as id", [webhookId])).toBe("true");
+    } finally {
+      await receiver.close();
+    }
   });
 
   it("cannot write conversations or messages, call the write functions, or delete events", async () => {
