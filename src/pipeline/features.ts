@@ -94,7 +94,7 @@ export function detectTopics(
   threshold: number,
 ): TopicMetrics {
   const mentions = new Map<string, number>();
-  const prototypeNorms = prototypes.map((prototype) => squaredNorm(prototype.vector));
+  const prototypeNorms = prototypes.map((prototype) => squaredNormOf(prototype.vector));
   for (const vector of messageVectors) {
     // The same similarity as cosineSimilarity, computed over the vector's non-zero entries
     // only: a product with an exact zero adds nothing, and bag-of-words vectors are mostly zeros.
@@ -125,9 +125,16 @@ export function detectTopics(
   return metrics;
 }
 
-function squaredNorm(vector: ArrayLike<number>): number {
-  let sum = 0;
-  for (let i = 0; i < vector.length; i++) sum += vector[i]! * vector[i]!;
+/** Prototypes are embedded once and reused for every conversation: their norms too. */
+const prototypeNormCache = new WeakMap<object, number>();
+
+function squaredNormOf(vector: Float32Array | number[]): number {
+  let sum = prototypeNormCache.get(vector);
+  if (sum === undefined) {
+    sum = 0;
+    for (let i = 0; i < vector.length; i++) sum += vector[i]! * vector[i]!;
+    prototypeNormCache.set(vector, sum);
+  }
   return sum;
 }
 

@@ -102,7 +102,10 @@ export async function processClaimed(context: ProcessingContext, claimed: Claime
   }
 
   const computed: Computed[] = [];
-  for (const { event, vectors, unstored } of await embedAll(context, runnable, fail)) {
+  const embedding = performance.now();
+  const embedded = await embedAll(context, runnable, fail);
+  const timings = { embed_ms: Math.round(performance.now() - embedding), apply_ms: 0 };
+  for (const { event, vectors, unstored } of embedded) {
     try {
       computed.push(await compute(context, event, vectors, unstored));
     } catch (error) {
@@ -114,7 +117,10 @@ export async function processClaimed(context: ProcessingContext, claimed: Claime
   const byUser = groupByUser(computed);
   const states = new Map<string, UserState>(events.map((event) => [event.profile_id, event]));
   const outcomes = new Map<string, Outcome | "conflict">();
-  const recorded = await applyAll(context, fold(byUser, states, catalog, context.levelThresholds, context.embedder.model), failures);
+  const results = fold(byUser, states, catalog, context.levelThresholds, context.embedder.model);
+  const applying = performance.now();
+  const recorded = await applyAll(context, results, failures);
+  timings.apply_ms = Math.round(performance.now() - applying);
   for (const [eventId, outcome] of recorded) outcomes.set(eventId, outcome);
 
   // Users whose row moved between claim and apply: compute them again from where they are now.
@@ -138,7 +144,7 @@ export async function processClaimed(context: ProcessingContext, claimed: Claime
 
   // Every conflict was either recorded on a later round or released above.
   const final = outcomes as Map<string, Outcome>;
-  report(context, events, final, failures, (performance.now() - started) / 1000);
+  report(context, events, final, failures, (performance.now() - started) / 1000, timings);
   return final;
 }
 
@@ -324,6 +330,7 @@ function report(
   outcomes: Map<string, Outcome>,
   failures: EventFailure[],
   seconds: number,
+  timings: { embed_ms: number; apply_ms: number },
 ): void {
   const counts: Partial<Record<Outcome, number>> = {};
   const now = Date.now();
@@ -342,7 +349,7 @@ function report(
     }, "conversation processing failed");
   }
   context.onBatch?.(events.length, seconds);
-  context.log.info({ events: events.length, ...counts, ms: Math.round(seconds * 1000) }, "batch processed");
+  context.log.info({ events: events.length, ...counts, ms: Math.round(seconds * 1000), ...timings }, "batch processed");
 }
 
 function compareIds(a: string, b: string): number {

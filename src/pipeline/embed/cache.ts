@@ -29,7 +29,8 @@ interface Pending {
 
 /**
  * An Embedder that embeds each distinct text at most once per process (and, with a
- * store, at most once ever per model).
+ * store, at most once ever per model). An inner embedder that says it is `cheap` is called
+ * for every text instead: computing its vector costs less than looking it up.
  *
  * For one `embed(texts)` call: identical texts are grouped; each group is looked up
  * in memory, then texts already being embedded by a concurrent call are awaited,
@@ -85,6 +86,14 @@ export class CachedEmbedder implements Embedder {
   }
 
   private async run(texts: readonly string[], persist: boolean): Promise<{ vectors: Float32Array[]; unstored: Map<string, Float32Array> }> {
+    if (this.inner.cheap) {
+      // Computing the vector costs less than hashing the text to look it up.
+      const started = performance.now();
+      const vectors = await this.inner.embed(texts);
+      this.misses += texts.length;
+      this.onEmbed?.((performance.now() - started) / 1000, texts.length);
+      return { vectors, unstored: new Map() };
+    }
     const unstored = new Map<string, Float32Array>();
     const out = new Array<Float32Array>(texts.length);
     const groups = new Map<string, Pending>();

@@ -248,3 +248,30 @@ describe("CachedEmbedder", () => {
     expect(inner.closed).toBe(true);
   });
 });
+
+describe("CachedEmbedder in front of a cheap embedder", () => {
+  it("calls it for every text, repeats included, and keeps nothing: recomputing costs less than looking up", async () => {
+    const inner = Object.assign(new CountingEmbedder(), { cheap: true });
+    const cached = new CachedEmbedder(inner);
+    await cached.embed(["a", "a"]);
+    await cached.embed(["a"]);
+    expect(inner.calls).toEqual([["a", "a"], ["a"]]);
+    expect(cached.stats()).toEqual({ hits: 0, misses: 3 });
+  });
+});
+
+describe("CachedEmbedder.embedUnstored", () => {
+  it("hands back what the inner embedder made instead of writing it to the store, keyed by content hash", async () => {
+    const inner = new CountingEmbedder();
+    const store = new MemoryStore();
+    const cached = new CachedEmbedder(inner, { store });
+    const { vectors, unstored } = await cached.embedUnstored(["hello", "hello", "world"]);
+    expect(vectors.map((vector) => vector[0])).toEqual([5, 5, 5]);
+    expect(store.puts).toEqual([]);
+    expect([...unstored.keys()].sort()).toEqual([contentHash("hello").toString("hex"), contentHash("world").toString("hex")].sort());
+    // Known from now on in memory: a second call neither embeds nor reports them again.
+    const again = await cached.embedUnstored(["hello"]);
+    expect(inner.calls).toHaveLength(1);
+    expect(again.unstored.size).toBe(0);
+  });
+});

@@ -95,3 +95,23 @@ describe("HashingEmbedder", () => {
     expect(near).toBeGreaterThan(far);
   });
 });
+
+describe("fnv1a32 continued from a seed", () => {
+  it("hashes a + b as a hash of b begun where a's left off, also across astral characters", () => {
+    for (const [a, b] of [["hello", " world"], ["", "x"], ["café", " 😀 ok"], ["\u{1F600}", "\uD800 lone"]] as const) {
+      expect(fnv1a32(b, fnv1a32(a))).toBe(fnv1a32(a + b));
+    }
+  });
+});
+
+describe("HashingEmbedder buckets", () => {
+  it("normalises correctly when features cancel out in a bucket and land there again", async () => {
+    // With 2 buckets, collisions are certain: whatever the counts, the result is unit length or zero.
+    const embedder = new HashingEmbedder(2);
+    for (const text of ["a b c d e f g", "one two one two one", "x", "repeat repeat repeat repeat"]) {
+      const [vector] = await embedder.embed([text]);
+      const length = Math.hypot(...vector!);
+      expect(length === 0 || Math.abs(length - 1) < 1e-6, `${text}: ${length}`).toBe(true);
+    }
+  });
+});
