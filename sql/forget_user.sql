@@ -11,8 +11,10 @@
 -- two never wait on each other in a circle.
 --
 -- The events' entries in the change log (parley.event_changes) are deleted by
--- event_id. Webhook deliveries and anything else that references
--- conversation_events or conversations ON DELETE CASCADE goes with them.
+-- event_id. Webhook deliveries (every attempt, parley.webhook_deliveries, and
+-- the message they carry) are counted, their queued jobs deleted, and the
+-- rows go with the events (ON DELETE CASCADE), as does anything else that
+-- references conversation_events or conversations.
 create or replace function parley.forget_user(profile_id text) returns jsonb
 language plpgsql
 security definer
@@ -31,6 +33,8 @@ declare
   n_conversations bigint;
   n_friendship bigint;
   n_candidates bigint;
+  n_deliveries bigint;
+  delivery_ids uuid[];
 begin
   if v_profile is null or v_profile = '' then
     perform parley._reject('profile_id', 'is required');
@@ -43,7 +47,11 @@ begin
   from (select pc.conversation_id from parley.conversations pc
         where pc.profile_id = v_profile order by pc.conversation_id for update) as c;
 
-  n_jobs := parley._forget_jobs(event_ids);
+  select coalesce(array_agg(wm.delivery_id), '{}') into delivery_ids
+  from parley.webhook_messages wm where wm.event_id = any(event_ids);
+  select count(*) into n_deliveries from parley.webhook_deliveries wd where wd.delivery_id = any(delivery_ids);
+
+  n_jobs := parley._forget_jobs(event_ids, delivery_ids);
 
   -- The cache is keyed by model and the SHA-256 of the text's UTF-8 bytes
   -- (src/pipeline/embed/embedder.ts, contentHash). The models come from a
@@ -91,11 +99,12 @@ begin
     'cached_embeddings', n_cached,
     'jobs', n_jobs,
     'friendship_status', n_friendship,
-    'agent_candidates', n_candidates);
+    'agent_candidates', n_candidates,
+    'webhook_deliveries', n_deliveries);
 end
 $$;
 
--- Deletes the graphile-worker jobs of these events: the live job of each,
+-- Deletes the graphile-worker jobs of these events and webhook deliveries: the live job of each,
 -- found by its key (sql/_queue_event.sql), and any keyless one, which
 -- graphile-worker leaves behind when add_job replaces a job that a worker is
 -- running (it clears the running job's key). A running job is deleted as
@@ -103,7 +112,7 @@ $$;
 -- keeps its row (and its payload) around: graphile-worker 0.17's completion
 -- and failure of a job that is gone change nothing, and Parley's jobs have no
 -- named queue whose lock would be left held.
-create or replace function parley._forget_jobs(event_ids bigint[]) returns bigint
+create or replace function parley._forget_jobs(event_ids bigint[], delivery_ids uuid[]) returns bigint
 language plpgsql
 set search_path = pg_catalog, pg_temp
 as $$
@@ -115,7 +124,8 @@ begin
   end if;
   with keyed as (
     delete from graphile_worker._private_jobs j
-    where j.key = any(array(select 'parley:event:' || id from unnest(event_ids) as id))
+    where j.key = any(array(select 'parley:event:' || id from unnest(event_ids) as id)
+                      || array(select 'parley:webhook_delivery:' || id from unnest(delivery_ids) as id))
     returning 1
   ),
   keyless as (

@@ -95,11 +95,37 @@ describe("parley.forget_user", () => {
 
     expect(counts).toEqual({
       conversations: 4, messages: 2 + 2 + 1 + 1, events: 3, embeddings: 2, cached_embeddings: 4, jobs: 1, event_changes: 7,
-      friendship_status: 1, agent_candidates: 1,
+      friendship_status: 1, agent_candidates: 1, webhook_deliveries: 0,
     });
     expect(await rowsMentioning(database.pool, needlesOf(user))).toEqual([]);
     expect(await rowsKeyedBy(database.pool, idsOf(user))).toEqual([]);
     expect(await jobsOfEvents(user.conversations.map((c) => c.eventId))).toBe(0);
+  });
+
+  it("counts the webhook deliveries about the user (every attempt), and takes them and their queued jobs away", async () => {
+    const user = await seedUser(uniqueId("hooked"), uniqueId("t"));
+    const { rows: [hook] } = await database.pool.query<{ id: string }>(
+      "select parley.add_webhook('https://example.com/hook', 'a-secret-of-some-length', '{PROCESSED,FAILED}') as id");
+    // Two events of the user finish again: one delivery each, one of them retried once.
+    const [first, second] = user.conversations.map((c) => c.eventId);
+    await database.pool.query("update parley.conversation_events set status = 'FAILED', error_code = 'x' where event_id = any($1::bigint[])", [[first, second]]);
+    const { rows: deliveries } = await database.pool.query<{ delivery_id: string }>(
+      "select delivery_id from parley.webhook_messages where event_id = any($1::bigint[]) order by event_id", [[first, second]]);
+    expect(deliveries).toHaveLength(2);
+    await database.pool.query(`update parley.webhook_deliveries set status = 'FAILED', error_code = 'http_500', attempted_at = now(), duration_ms = 1
+      where delivery_id = $1`, [deliveries[0]!.delivery_id]);
+    await database.pool.query("insert into parley.webhook_deliveries (delivery_id, attempt) values ($1, 2)", [deliveries[0]!.delivery_id]);
+    const deliveryJobs = async () => (await database.pool.query<{ n: number }>(
+      "select count(*)::int as n from graphile_worker.jobs where key = any($1::text[])",
+      [deliveries.map((d) => `parley:webhook_delivery:${d.delivery_id}`)])).rows[0]!.n;
+    expect(await deliveryJobs()).toBe(2);
+
+    const counts = await forget(database.pool, user.profileId);
+    expect(counts.webhook_deliveries).toBe(3);
+    expect(await deliveryJobs()).toBe(0);
+    const { rows: left } = await database.pool.query("select 1 from parley.webhook_deliveries where delivery_id = any($1::uuid[])", [deliveries.map((d) => d.delivery_id)]);
+    expect(left).toEqual([]);
+    await database.pool.query("select parley.remove_webhook($1)", [hook!.id]);
   });
 
   it("touches nothing of other users, also when their ids are LIKE patterns of each other", async () => {
@@ -132,7 +158,7 @@ describe("parley.forget_user", () => {
     const counts = await forget(database.pool, uniqueId("nobody"));
     expect(counts).toEqual({
       conversations: 0, messages: 0, events: 0, event_changes: 0, embeddings: 0, cached_embeddings: 0, jobs: 0, friendship_status: 0,
-      agent_candidates: 0,
+      agent_candidates: 0, webhook_deliveries: 0,
     });
   });
 
