@@ -4,11 +4,12 @@ import type { TargetId } from "./evaluate.js";
 import type { BenchDatabases, BenchServer } from "./database.js";
 import type { Design, DesignId } from "./design.js";
 import type { Plan } from "./options.js";
-import type { BacklogSeries, LatencySeries, MetricRow, ScenarioId } from "./results.js";
+import type { BacklogSeries, ComparisonRow, LatencySeries, MetricRow, ScenarioId } from "./results.js";
 import { cdfPoints, summarize } from "./stats.js";
 
 export class Collector {
   readonly metrics: MetricRow[] = [];
+  readonly comparisons: ComparisonRow[] = [];
   readonly latencies: LatencySeries[] = [];
   readonly backlog: BacklogSeries[] = [];
   readonly notes: string[] = [];
@@ -42,6 +43,11 @@ export class Collector {
     }
     const finished = summarize(values);
     if (finished) this.latencies.push({ scenario, measure, design, summary: finished, cdf: cdfPoints(values) });
+  }
+
+  /** Parley's figure next to a baseline that is not one of the designs (graphile-worker alone, the model alone). */
+  comparison(row: ComparisonRow): void {
+    this.comparisons.push(row);
   }
 
   target(id: TargetId, value: number | null): void {

@@ -22,6 +22,7 @@ import { runSustained } from "./scenarios/sustained.js";
 import { runFault } from "./scenarios/fault.js";
 import { runSaturation } from "./scenarios/saturation.js";
 import { runInspection } from "./scenarios/inspection.js";
+import { runWorker } from "./scenarios/worker.js";
 import { runSearch } from "./scenarios/search.js";
 
 const SCENARIOS: Array<[string, (context: BenchContext) => Promise<void>]> = [
@@ -33,6 +34,7 @@ const SCENARIOS: Array<[string, (context: BenchContext) => Promise<void>]> = [
   ["saturation", runSaturation],
   ["inspection", runInspection],
   ["search", runSearch],
+  ["worker", runWorker],
 ];
 
 let options: BenchOptions;
@@ -130,6 +132,7 @@ const output: BenchResults = {
     "conversations, one user's (scenario 6)": `${plan.searchConversations.toLocaleString("en-US")}, ${plan.searchUserConversations.toLocaleString("en-US")}`,
   },
   metrics: results.metrics,
+  comparisons: results.comparisons,
   latencies: results.latencies,
   backlog: results.backlog,
   targets: evaluateTargets(results.targetInputs),

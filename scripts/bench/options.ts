@@ -9,7 +9,7 @@ export interface BenchOptions {
   seed: number;
 }
 
-export const SCENARIO_NAMES = ["idle", "single", "concurrent", "sustained", "fault", "saturation", "inspection", "search"] as const;
+export const SCENARIO_NAMES = ["idle", "single", "concurrent", "sustained", "fault", "saturation", "inspection", "search", "worker"] as const;
 
 export class UsageError extends Error {
   override name = "UsageError";
@@ -83,6 +83,13 @@ export interface Plan {
   searchConversations: number;
   searchUserConversations: number;
   searchRepeats: number;
+  /** Scenario 3's second, higher rate (Parley alone). */
+  sustainedHighRate: number;
+  /** Scenario 7: backlogs drained by graphile-worker alone and by Parley (hashing, 1 then 2 processes), by the remote stub, and by the local model; interleaved write-path calls. */
+  workerDrain: number;
+  remoteDrain: number;
+  localDrain: number;
+  writeFloorCalls: number;
   /** Parley workers and jobs per worker for the timed scenarios and at saturation. */
   workers: number;
   concurrency: number;
@@ -121,6 +128,11 @@ export function planFor(quick: boolean): Plan {
         searchConversations: 2_000,
         searchUserConversations: 100,
         searchRepeats: 1,
+        sustainedHighRate: 500,
+        workerDrain: 400,
+        remoteDrain: 200,
+        localDrain: 2,
+        writeFloorCalls: 100,
       }
     : {
         ...common,
@@ -150,5 +162,10 @@ export function planFor(quick: boolean): Plan {
         searchConversations: 20_000,
         searchUserConversations: 1_000,
         searchRepeats: 10,
+        sustainedHighRate: 500,
+        workerDrain: 6_000,
+        remoteDrain: 4_000,
+        localDrain: 40,
+        writeFloorCalls: 2_000,
       };
 }

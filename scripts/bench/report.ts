@@ -82,6 +82,31 @@ export function scenarioTables(results: BenchResults): ScenarioTables[] {
   });
 }
 
+const COMPARISON_HEADER = ["", "Parley", "baseline (same run)", "", "Parley vs baseline"];
+
+/** The comparison rows of a scenario, and their notes. */
+function comparisonTable(results: BenchResults, scenario: ScenarioId): { values: Cell[][]; notes: string[] } {
+  const rows = (results.comparisons ?? []).filter((row) => row.scenario === scenario);
+  return {
+    values: rows.map((row) => {
+      const comparison = compare(row.parley, row.baselineValue, row.better);
+      return [
+        row.metric,
+        formatValue(row.parley, row.unit),
+        row.baseline,
+        formatValue(row.baselineValue, row.unit),
+        comparison ? `${comparison.text} (ratio ${comparison.ratio.toFixed(2)})` : "",
+      ];
+    }),
+    notes: rows.filter((row) => row.note).map((row) => `${row.metric}: ${row.note}`),
+  };
+}
+
+function scenariosWithComparisonsOnly(results: BenchResults): ScenarioId[] {
+  const withMetrics = new Set(results.metrics.map((row) => row.scenario));
+  return [...new Set((results.comparisons ?? []).map((row) => row.scenario))].filter((scenario) => !withMetrics.has(scenario));
+}
+
 function targetRows(results: BenchResults): Cell[][] {
   return results.targets.map((result) => [
     result.target.description,
@@ -107,6 +132,14 @@ export function renderText(results: BenchResults): string {
     out.push("", SCENARIO_TITLES[table.scenario], textTable(table.header, table.values));
     if (table.ratios.length > 0) out.push("", textTable(table.ratioHeader, table.ratios));
     for (const note of table.notes) out.push(`  * ${note}`);
+    const comparisons = comparisonTable(results, table.scenario);
+    if (comparisons.values.length > 0) out.push("", textTable(COMPARISON_HEADER, comparisons.values));
+    for (const note of comparisons.notes) out.push(`  * ${note}`);
+  }
+  for (const scenario of scenariosWithComparisonsOnly(results)) {
+    const comparisons = comparisonTable(results, scenario);
+    out.push("", SCENARIO_TITLES[scenario], textTable(COMPARISON_HEADER, comparisons.values));
+    for (const note of comparisons.notes) out.push(`  * ${note}`);
   }
   out.push("", "Targets", textTable(TARGET_HEADER, targetRows(results)));
   for (const note of results.notes) out.push(`  * ${note}`);
@@ -125,6 +158,16 @@ export function renderMarkdown(results: BenchResults, files: { json: string; svg
     if (table.ratios.length > 0) out.push(markdownTable(table.ratioHeader, table.ratios), "");
     for (const note of table.notes) out.push(`- ${note}`);
     if (table.notes.length > 0) out.push("");
+    const comparisons = comparisonTable(results, table.scenario);
+    if (comparisons.values.length > 0) out.push(markdownTable(COMPARISON_HEADER, comparisons.values, [0, 2]), "");
+    for (const note of comparisons.notes) out.push(`- ${note}`);
+    if (comparisons.notes.length > 0) out.push("");
+  }
+  for (const scenario of scenariosWithComparisonsOnly(results)) {
+    const comparisons = comparisonTable(results, scenario);
+    out.push(`#### ${SCENARIO_TITLES[scenario]}`, "", markdownTable(COMPARISON_HEADER, comparisons.values, [0, 2]), "");
+    for (const note of comparisons.notes) out.push(`- ${note}`);
+    if (comparisons.notes.length > 0) out.push("");
   }
   if (results.notes.length > 0) {
     out.push("#### Notes", "", ...results.notes.map((note) => `- ${note}`), "");

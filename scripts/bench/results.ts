@@ -4,7 +4,7 @@ import type { DesignId } from "./design.js";
 import type { Better, TargetId, TargetResult } from "./evaluate.js";
 import type { Summary } from "./stats.js";
 
-export type ScenarioId = "single" | "concurrent" | "sustained" | "fault" | "saturation" | "inspection" | "search" | "idle";
+export type ScenarioId = "single" | "concurrent" | "sustained" | "fault" | "saturation" | "inspection" | "search" | "worker" | "idle";
 
 export const SCENARIO_TITLES: Record<ScenarioId, string> = {
   single: "1. One conversation stored (20 messages), one caller at a steady pace",
@@ -14,8 +14,22 @@ export const SCENARIO_TITLES: Record<ScenarioId, string> = {
   saturation: "4. Saturation",
   inspection: "5. Inspection queries on a large database",
   search: "6. A user's memory: search, and what its index costs the write path",
+  worker: "7. The worker's throughput, each figure next to its baseline",
   idle: "Idle cost and memory",
 };
+
+/** A figure of Parley's next to a baseline measured in the same run that is not one of the designs. */
+export interface ComparisonRow {
+  scenario: ScenarioId;
+  metric: string;
+  unit: string;
+  better: Better;
+  parley: number | null;
+  /** What the baseline is ("graphile-worker alone, no-op jobs"). */
+  baseline: string;
+  baselineValue: number | null;
+  note?: string;
+}
 
 /** One measured quantity, per design. */
 export interface MetricRow {
@@ -60,6 +74,7 @@ export interface BenchResults {
   };
   settings: Record<string, number | string>;
   metrics: MetricRow[];
+  comparisons: ComparisonRow[];
   latencies: LatencySeries[];
   backlog: BacklogSeries[];
   targets: TargetResult[];

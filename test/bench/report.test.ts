@@ -14,6 +14,9 @@ const results: BenchResults = {
     { scenario: "single", metric: "caller write p50", unit: "ms", better: "lower", values: { parley: 1, synchronous: 20, "memory-queue": 0.05 }, notes: { synchronous: "includes processing" } },
     { scenario: "saturation", metric: "bulk", unit: "rows/s", better: "higher", values: { parley: 30000, "raw-floor": 40000 } },
   ],
+  comparisons: [
+    { scenario: "worker", metric: "processing a backlog, hashing, 1 process", unit: "conv/s", better: "higher", parley: 1200, baseline: "graphile-worker alone, no-op jobs", baselineValue: 3000, note: "2 cores" },
+  ],
   latencies: [],
   backlog: [],
   targets: evaluateTargets({ write_p99_ms: 1.5, bulk_share_of_raw: 75 }),
@@ -32,6 +35,17 @@ describe("scenarioTables", () => {
 
   it("says a distribution's note once, not once per percentile", () => {
     expect(scenarioTables(results)[0]!.notes).toEqual(["synchronous, caller write: includes processing"]);
+  });
+});
+
+describe("comparisons with baselines that are not designs", () => {
+  it("get a table of their own under their scenario, with Parley's ratio to the baseline", () => {
+    const text = renderText(results);
+    expect(text).toContain("7. The worker's throughput, each figure next to its baseline");
+    expect(text).toMatch(/processing a backlog, hashing, 1 process\s+1,200 conv\/s\s+graphile-worker alone, no-op jobs\s+3,000 conv\/s\s+2.5x lower \(ratio 0.40\)/);
+    expect(text).toContain("* processing a backlog, hashing, 1 process: 2 cores");
+    const markdown = renderMarkdown(results, { json: "bench.json", svg: "bench.svg" });
+    expect(markdown).toContain("| processing a backlog, hashing, 1 process | 1,200 conv/s | graphile-worker alone, no-op jobs | 3,000 conv/s | 2.5x lower (ratio 0.40) |");
   });
 });
 

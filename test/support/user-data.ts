@@ -40,11 +40,19 @@ export async function endConversations(pool: pg.Pool, profileId: string, convers
   return seeded;
 }
 
-/** Claims and processes each event with the worker's own code, one at a time. */
+/**
+ * Claims and processes each event with the worker's own code, one at a time, as a worker that
+ * has seen their texts before: the worker stores a text's vector once it repeats, so every
+ * text of these events reaches parley.embedding_cache.
+ */
 export async function processEvents(pool: pg.Pool, eventIds: readonly string[], embedder: Embedder = storedHashingEmbedder()): Promise<void> {
   const context = createProcessingContext({
     config: testConfig({ PARLEY_BATCH_SIZE: "1" }), pool, log: pino({ level: "silent" }), embedder,
   });
+  const { rows } = await pool.query<{ content: string }>(
+    "select m.content from parley.messages m join parley.conversation_events e using (conversation_id) where e.event_id = any($1::bigint[])",
+    [eventIds]);
+  await context.embedder.embedUnstored(rows.map((row) => row.content));
   for (const eventId of eventIds) {
     const { outcomes } = await processDueEvents(context, [eventId]);
     if (outcomes.get(eventId) !== "processed") throw new Error(`event ${eventId}: ${outcomes.get(eventId) ?? "not claimed"}`);

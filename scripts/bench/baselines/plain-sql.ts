@@ -22,11 +22,32 @@ from unnest($1::text[], $2::text[], $15::timestamptz[]) as e(id, profile, create
 returning event_id`;
 
 /**
+ * The same rows plus each event's graphile-worker job, still one statement:
+ * the floor under end_conversation (rows, and the job it queues), without its
+ * validation, idempotency or change log.
+ */
+const INSERT_MANY_WITH_JOBS = INSERT_MANY.replace(/\ninsert into parley\.conversation_events([\s\S]*)returning event_id$/, `
+, event as (
+  insert into parley.conversation_events$1returning event_id
+), job as (
+  select from graphile_worker.add_jobs(array(
+    select row('process_conversation', json_build_object('event_id', event.event_id), null, null, 25,
+               'parley:event:' || event.event_id, null, null)::graphile_worker.job_spec
+    from event))
+)
+select event.event_id from event where (select count(*) from job) >= 0`);
+
+/**
  * Inserts the conversations, their messages and PENDING events in one
- * statement; returns the event ids. `createdAt` overrides the events' created_at (the memory queue
+ * statement (with `withJobs`, each event's graphile-worker job too); returns the event ids. `createdAt` overrides the events' created_at (the memory queue
  * records when it acknowledged a conversation, not when it flushed it).
  */
-export async function insertConversations(client: pg.Pool | pg.PoolClient, payloads: readonly Payload[], createdAt?: readonly Date[]): Promise<string[]> {
+export async function insertConversations(
+  client: pg.Pool | pg.PoolClient | pg.Client,
+  payloads: readonly Payload[],
+  createdAt?: readonly Date[],
+  options: { withJobs?: boolean } = {},
+): Promise<string[]> {
   const columns = {
     id: [] as string[], profile: [] as string[], botType: [] as string[], botId: [] as string[], botName: [] as string[],
     start: [] as string[], end: [] as string[], count: [] as number[], metadata: [] as string[],
@@ -53,8 +74,8 @@ export async function insertConversations(client: pg.Pool | pg.PoolClient, paylo
     }
   }
   const { rows } = await client.query<{ event_id: string }>({
-    name: "bench_insert_conversations",
-    text: INSERT_MANY,
+    name: options.withJobs ? "bench_insert_conversations_jobs" : "bench_insert_conversations",
+    text: options.withJobs ? INSERT_MANY_WITH_JOBS : INSERT_MANY,
     values: [
       columns.id, columns.profile, columns.botType, columns.botId, columns.botName, columns.start, columns.end,
       columns.count, columns.metadata, columns.messageConversation, columns.seq, columns.role, columns.content,

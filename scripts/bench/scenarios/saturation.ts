@@ -34,6 +34,7 @@ export async function runSaturation(context: BenchContext): Promise<void> {
 async function ingest(context: BenchContext): Promise<void> {
   const { plan, results } = context;
   const limit = Math.ceil(plan.ingestSeconds * 4000);
+  const rates = new Map<string, number>();
   const set = makePayloads(limit, context.seed + 4, "i");
   // The polling designs write exactly like the raw floor (one plain statement).
   for (const id of DESIGN_IDS.filter((candidate) => !candidate.startsWith("polling"))) {
@@ -46,6 +47,7 @@ async function ingest(context: BenchContext): Promise<void> {
       await warmUp(design, `i_${id.replace(/-/g, "_")}`, 5, id === "memory-queue");
       const load = await closedLoop(plan.ingestConcurrency, plan.ingestSeconds, limit, (i) => design.write(set.payloads[i]!, set.json[i]!));
       if (load.errors > 0) throw new Error(`${id}: ${load.errors} writes failed: ${load.firstError}`);
+      rates.set(id, load.succeeded.length / load.seconds);
       results.value("saturation", "ingest, one call per conversation", "conv/s", "higher", id, load.succeeded.length / load.seconds,
         id === "synchronous" ? "includes processing each one (inline)"
           : id === "memory-queue" ? "acknowledgements; the app flushes and processes meanwhile"
@@ -56,6 +58,9 @@ async function ingest(context: BenchContext): Promise<void> {
       await context.databases.drop(url);
     }
   }
+  const parley = rates.get("parley");
+  const raw = rates.get("raw-floor");
+  results.target("ingest_share_of_raw", parley !== undefined && raw ? (parley / raw) * 100 : null);
 }
 
 /** Conversations and seconds from the first claim (or creation) to the last PROCESSED, for ids with this prefix. */

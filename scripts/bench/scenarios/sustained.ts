@@ -52,4 +52,27 @@ export async function runSustained(context: BenchContext): Promise<void> {
       results.target("processed_p99_ms", summarize(censored(latency.processed))?.p99 ?? null);
     }
   }
+  await highRate(context);
+}
+
+/** Parley alone at the higher rate: commit to PROCESSED while the worker keeps up with more. */
+async function highRate(context: BenchContext): Promise<void> {
+  const { plan, results } = context;
+  const parley = timedDesigns(context, ["parley"])[0];
+  if (!parley) return;
+  const rate = plan.sustainedHighRate;
+  const count = Math.round(rate * plan.sustainedSeconds);
+  const set = makePayloads(count, context.seed + 9, "s3h");
+  context.progress(`3. sustained: parley, ${rate}/s for ${plan.sustainedSeconds} s`);
+  await warmUp(parley, "s3h_parley");
+  const load = await openLoop({ rate, seconds: plan.sustainedSeconds, maxInFlight: 64, graceSeconds: 5 }, async (i) => {
+    await parley.write(set.payloads[i]!, set.json[i]!);
+  });
+  if (load.errors > 0) throw new Error(`parley at ${rate}/s: ${load.errors} writes failed: ${load.firstError}`);
+  await waitProcessed(parley.pool, "s3h_", load.succeeded.length, plan.drainWaitSeconds * 1000, 100);
+  const latency = await processingLatencies(parley.pool, load.succeeded.map((i) => set.payloads[i]!.conversation_id), load.acknowledgedAt);
+  const metric = `at ${rate}/s: commit to PROCESSED`;
+  results.distribution("sustained", metric, "parley", latency.processed, `${load.succeeded.length} conversations, ${load.shed} shed`, latency.unfinished);
+  const censored = [...latency.processed, ...Array.from({ length: latency.unfinished }, () => Number.POSITIVE_INFINITY)];
+  results.target("processed_p99_500_ms", summarize(censored)?.p99 ?? null);
 }

@@ -51,7 +51,8 @@ export class CachedEmbedder implements Embedder {
   readonly model: string;
   readonly dimension: number;
   private readonly inner: Embedder;
-  private readonly memory: LRUCache<string, Float32Array>;
+  /** `stored`: the vector is in the store too (or was handed out to be written there). */
+  private readonly memory: LRUCache<string, { vector: Float32Array; stored: boolean }>;
   private readonly store: EmbeddingStore | undefined;
   private readonly onEmbed: ((seconds: number, count: number) => void) | undefined;
   /** Texts being looked up or embedded right now, by memory key. */
@@ -77,9 +78,13 @@ export class CachedEmbedder implements Embedder {
   }
 
   /**
-   * Like `embed`, but vectors the inner embedder made are not written to the store: they come
-   * back in `unstored` for the caller to write in its own transaction (the worker writes them
-   * with the results of the conversations they came from, and only if those still exist).
+   * Like `embed`, but nothing is written to the store here. A text is worth storing once it
+   * repeats: what comes back in `unstored` are the vectors of texts seen before in this
+   * process (or twice in this call) and not stored yet, for the caller to write in its own
+   * transaction (the worker writes them with the results of the conversations they came from,
+   * and only if those still exist). A text seen once stays in memory only, so one-off
+   * messages do not fill the table, while repeated ones (an agent's lines) are embedded once
+   * by the whole fleet.
    */
   async embedUnstored(texts: readonly string[]): Promise<{ vectors: Float32Array[]; unstored: Map<string, Float32Array> }> {
     return this.run(texts, false);
@@ -111,7 +116,11 @@ export class CachedEmbedder implements Embedder {
       const cached = this.memory.get(key);
       const pending = this.inFlight.get(key);
       if (cached !== undefined) {
-        for (const i of group.indices) out[i] = cached;
+        for (const i of group.indices) out[i] = cached.vector;
+        if (!persist && !cached.stored) {
+          cached.stored = true;
+          unstored.set(group.hash.toString("hex"), cached.vector);
+        }
       } else if (pending !== undefined) {
         const wait = pending.then((vector) => group.indices.forEach((i) => (out[i] = vector)));
         // If our own embedding fails first we never await this one: its failure
@@ -136,10 +145,15 @@ export class CachedEmbedder implements Embedder {
       try {
         const { vectors, count, fresh } = await work;
         embedded = count;
-        for (const [hash, vector] of fresh) unstored.set(hash, vector);
         for (const [key, group] of missing) {
           const vector = vectors.get(key)!;
           for (const i of group.indices) out[i] = vector;
+          // New here and repeated within this call: store it now.
+          const hash = group.hash.toString("hex");
+          if (group.indices.length > 1 && fresh.has(hash)) {
+            unstored.set(hash, vector);
+            this.memory.get(key)!.stored = true;
+          }
         }
       } finally {
         for (const key of missing.keys()) this.inFlight.delete(key);
@@ -176,7 +190,7 @@ export class CachedEmbedder implements Embedder {
         const vector = stored.get(group.hash.toString("hex"));
         if (vector === undefined || vector.length !== this.dimension) return true;
         found.set(key, vector);
-        this.memory.set(key, vector);
+        this.memory.set(key, { vector, stored: true });
         return false;
       });
     }
@@ -198,7 +212,7 @@ export class CachedEmbedder implements Embedder {
       else for (const entry of entries) fresh.set(entry.hash.toString("hex"), entry.vector);
       toEmbed.forEach(([key], j) => {
         found.set(key, entries[j]!.vector);
-        this.memory.set(key, entries[j]!.vector);
+        this.memory.set(key, { vector: entries[j]!.vector, stored: persist });
       });
     }
     return { vectors: found, count: toEmbed.length, fresh };

@@ -261,17 +261,22 @@ describe("CachedEmbedder in front of a cheap embedder", () => {
 });
 
 describe("CachedEmbedder.embedUnstored", () => {
-  it("hands back what the inner embedder made instead of writing it to the store, keyed by content hash", async () => {
+  it("writes nothing itself, and hands back for storing only texts that repeat: seen before, or twice in the call", async () => {
     const inner = new CountingEmbedder();
     const store = new MemoryStore();
     const cached = new CachedEmbedder(inner, { store });
-    const { vectors, unstored } = await cached.embedUnstored(["hello", "hello", "world"]);
-    expect(vectors.map((vector) => vector[0])).toEqual([5, 5, 5]);
+    const hex = (text: string) => contentHash(text).toString("hex");
+
+    const first = await cached.embedUnstored(["hello", "hello", "world"]);
+    expect(first.vectors.map((vector) => vector[0])).toEqual([5, 5, 5]);
     expect(store.puts).toEqual([]);
-    expect([...unstored.keys()].sort()).toEqual([contentHash("hello").toString("hex"), contentHash("world").toString("hex")].sort());
-    // Known from now on in memory: a second call neither embeds nor reports them again.
-    const again = await cached.embedUnstored(["hello"]);
+    // "hello" repeats within the call; "world" was seen once.
+    expect([...first.unstored.keys()]).toEqual([hex("hello")]);
+
+    // Seen again: "world" is worth storing now, "hello" was handed out already. Neither is embedded again.
+    const second = await cached.embedUnstored(["world", "hello"]);
+    expect([...second.unstored.keys()]).toEqual([hex("world")]);
     expect(inner.calls).toHaveLength(1);
-    expect(again.unstored.size).toBe(0);
+    expect((await cached.embedUnstored(["world"])).unstored.size).toBe(0);
   });
 });
