@@ -31,6 +31,8 @@ export interface DrainerOptions {
   loops: number;
   /** Pause before asking again for events that must wait (behind an earlier event of their user). */
   blockedRetryMs?: number;
+  /** No claim before this settles (the embedder warming up). */
+  ready?: Promise<void>;
 }
 
 /** While the database is unreachable: 250 ms, doubling, at most 1 s between tries. */
@@ -47,6 +49,8 @@ export class Drainer {
   private running = 0;
   private stopping = false;
   private readonly idle: Array<() => void> = [];
+  private announceStop!: () => void;
+  private readonly stopRequested = new Promise<void>((resolve) => (this.announceStop = resolve));
 
   constructor(
     private readonly context: ProcessingContext,
@@ -87,6 +91,7 @@ export class Drainer {
   /** Stops claiming, lets the batches in flight finish, and sends waiting handlers' jobs back. */
   async stop(): Promise<void> {
     this.stopping = true;
+    this.announceStop();
     if (this.running > 0) await new Promise<void>((resolve) => this.idle.push(resolve));
     for (const waiter of this.waiting.values()) waiter.reject(new WorkerStoppingError());
     this.waiting.clear();
@@ -94,6 +99,7 @@ export class Drainer {
   }
 
   private async loop(): Promise<void> {
+    await Promise.race([this.options.ready, this.stopRequested]);
     for (let outage = 0; !this.stopping;) {
       let wanted: string[] = [];
       try {

@@ -163,9 +163,13 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     ...(options.onBatch ? { onBatch: options.onBatch } : {}),
   });
   const { db, embedder, workerId } = context;
-  const drainer = new Drainer(context, { loops: config.batchesInFlight });
   // Load the model and embed the topic prototypes now, not on the first event.
-  context.prototypes().catch((error: unknown) => log.error({ err: error }, "embedder failed to warm up"));
+  // Load the model and embed the topic prototypes before the first claim: a
+  // claim made while the model loads would only hold its events (and count an
+  // attempt) meanwhile. An embedder that fails here fails its events instead,
+  // with the error they can report.
+  const warmedUp = context.prototypes().then(() => undefined, (error: unknown) => log.error({ err: error }, "embedder failed to warm up"));
+  const drainer = new Drainer(context, { loops: config.batchesInFlight, ready: warmedUp });
 
   const taskList = buildTaskList(context, drainer, {
     idleTimeoutSeconds: config.idleTimeoutSeconds,
