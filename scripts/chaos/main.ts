@@ -141,7 +141,7 @@ const SCENARIOS: Scenario[] = [
     env: { PARLEY_EMBED_TIMEOUT_MS: "1000" },
     designed: ["embedding_failed"],
     async inject({ notes }) {
-      notes.push("1/3 of embedder calls fail, 1 in 10 of the rest stall 3 s past a 1 s timeout; expected FAILED after 5 attempts: about 1% (0.4^5)");
+      notes.push("1/3 of embedder calls fail, 1 in 10 of the rest stall 3 s past a 1 s timeout; an attempt fails when its batch's call and then the event's own call both go wrong (about 0.4 x 0.4 per attempt, 0.4 for a batch of one), so FAILED after 5 attempts is rarer than the 1% (0.4^5) of one call per attempt");
     },
   },
 ];
