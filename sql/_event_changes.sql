@@ -2,8 +2,15 @@
 -- parley.event_changes per inserted event and per change of an event's
 -- status, written by the statement that makes the change (a batch of events
 -- costs one insert), and one NOTIFY on parley_events per transaction, carrying
--- its transaction id: PostgreSQL folds identical payloads of one transaction,
--- and delivers notifications in commit order.
+-- its transaction id (PostgreSQL folds identical payloads of one transaction).
+--
+-- A transaction that notifies takes a database-wide lock at commit and holds
+-- it until its commit is flushed, so notifying commits queue behind each
+-- other; at hundreds of ingests a second, the worker's batches would wait in
+-- that queue with their rows locked. The worker's transitions (claim,
+-- complete, fail) therefore set parley.announce_after_commit, and the worker
+-- sends the same notification itself once they committed
+-- (src/worker/transitions.ts).
 create or replace function parley._record_event_changes() returns trigger
 language plpgsql
 security definer
@@ -23,7 +30,7 @@ begin
     order by c.event_id;
   end if;
   get diagnostics recorded = row_count;
-  if recorded > 0 then
+  if recorded > 0 and current_setting('parley.announce_after_commit', true) is distinct from 'on' then
     perform pg_notify('parley_events', pg_current_xact_id()::text);
   end if;
   return null;

@@ -40,6 +40,12 @@ declare
   picked bigint[];
   claimable bigint[];
 begin
+  -- The worker announces this transaction's changes after commit (sql/_event_changes.sql).
+  perform set_config('parley.announce_after_commit', 'on', true);
+  -- A claim need not wait for its commit to reach the disk: a claim lost in
+  -- a crash of PostgreSQL leaves its events PENDING, to be claimed again, and
+  -- nothing else is written by it.
+  perform set_config('synchronous_commit', 'off', true);
   if worker_id is null or max_events is null or max_events < 1 or lease is null or lease <= interval '0' then
     raise exception 'claim_events: worker_id, a positive max_events and a positive lease are required'
       using errcode = '22023';

@@ -35,6 +35,8 @@ declare
   versions_ok text[];
   processed bigint[];
 begin
+  -- The worker announces this transaction's changes after commit (sql/_event_changes.sql).
+  perform set_config('parley.announce_after_commit', 'on', true);
   -- Lock the batch's events in the order given (the worker sends them by
   -- event_id) and see which are still ours.
   select coalesce(array_agg(x.event_id) filter (where x.ours), '{}'),

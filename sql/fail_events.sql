@@ -20,6 +20,8 @@ declare
   failed bigint[];
   retry record;
 begin
+  -- The worker announces this transaction's changes after commit (sql/_event_changes.sql).
+  perform set_config('parley.announce_after_commit', 'on', true);
   -- Locks in the order given (the worker sends them by event_id).
   select coalesce(array_agg(f.event_id), '{}') into ours
   from jsonb_to_recordset(failures) as f(event_id bigint, attempt integer)

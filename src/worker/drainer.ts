@@ -8,7 +8,7 @@
 // so at load graphile-worker fetches a few jobs per batch, not one per event.
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "../log.js";
-import { processClaimed, type Outcome, type ProcessingContext } from "./process-batch.js";
+import { announceChanges, processClaimed, type Outcome, type ProcessingContext } from "./process-batch.js";
 import { claimEvents, releaseEvents } from "./transitions.js";
 
 export class WorkerStoppingError extends Error {
@@ -106,6 +106,7 @@ export class Drainer {
         await this.settle();
         wanted = this.offer();
         const claim = await this.claim(wanted);
+        announceChanges(this.context, claim.txid);
         outage = 0;
         for (const eventId of claim.notDue) this.finish(eventId, "not_due");
         for (const eventId of claim.blocked) this.unoffer(eventId);

@@ -18,7 +18,7 @@ import type {
 import type { Logger } from "../log.js";
 import { classifyFailure, ProcessingError } from "./errors.js";
 import {
-  claimEvents, completeEvents, failEvents, readUserStates, releaseEvents,
+  announce, claimEvents, completeEvents, failEvents, readUserStates, releaseEvents,
   type ClaimedEvent, type EventFailure, type EventResult, type UserResult, type UserState,
 } from "./transitions.js";
 
@@ -72,6 +72,7 @@ export async function processDueEvents(
   wanted: readonly string[] = [],
 ): Promise<{ outcomes: Map<string, Outcome>; blocked: string[]; claimed: number }> {
   const claim = await claimEvents(context.pool, context.workerId, context.batchSize, context.leaseSeconds, wanted);
+  announceChanges(context, claim.txid);
   const outcomes = claim.claimed.length > 0 ? await processClaimed(context, claim.claimed) : new Map<string, Outcome>();
   for (const eventId of claim.notDue) outcomes.set(eventId, "not_due");
   return { outcomes, blocked: claim.blocked, claimed: claim.claimed.length };
@@ -119,7 +120,8 @@ export async function processClaimed(context: ProcessingContext, claimed: Claime
   const outcomes = new Map<string, Outcome | "conflict">();
   const results = fold(byUser, states, catalog, context.levelThresholds, context.embedder.model);
   const applying = performance.now();
-  const recorded = await applyAll(context, results, failures);
+  const { outcomes: recorded, txid } = await applyAll(context, results, failures);
+  announceChanges(context, txid);
   timings.apply_ms = Math.round(performance.now() - applying);
   for (const [eventId, outcome] of recorded) outcomes.set(eventId, outcome);
 
@@ -133,7 +135,8 @@ export async function processClaimed(context: ProcessingContext, claimed: Claime
       if (mine.length > 0) retryUsers.set(profileId, mine);
     }
     const fresh = await readUserStates(context.pool, [...retryUsers.keys()]);
-    const again = await completeEvents(context.pool, context.workerId, fold(retryUsers, fresh, catalog, context.levelThresholds, context.embedder.model));
+    const { outcomes: again, txid: againTxid } = await completeEvents(context.pool, context.workerId, fold(retryUsers, fresh, catalog, context.levelThresholds, context.embedder.model));
+    announceChanges(context, againTxid);
     for (const [eventId, outcome] of again) outcomes.set(eventId, outcome);
     conflicted = [...again].filter(([, outcome]) => outcome === "conflict").map(([eventId]) => eventId);
   }
@@ -293,7 +296,7 @@ async function applyAll(
   context: ProcessingContext,
   results: { events: EventResult[]; users: UserResult[] },
   failures: EventFailure[],
-): Promise<Map<string, Outcome | "conflict">> {
+): Promise<{ outcomes: Map<string, Outcome | "conflict">; txid: string | null }> {
   const { pool, workerId } = context;
   if (failures.length === 0) return completeEvents(pool, workerId, results);
   if (results.events.length === 0) return failEvents(pool, workerId, failures);
@@ -303,13 +306,18 @@ async function applyAll(
     const completed = await completeEvents(client, workerId, results);
     const failed = await failEvents(client, workerId, failures);
     await client.query("commit");
-    return new Map<string, Outcome | "conflict">([...completed, ...failed]);
+    return { outcomes: new Map<string, Outcome | "conflict">([...completed.outcomes, ...failed.outcomes]), txid: completed.txid };
   } catch (error) {
     await client.query("rollback").catch(() => {});
     throw error;
   } finally {
     client.release();
   }
+}
+
+/** The live stream hears of a committed transition from the worker itself (sql/_event_changes.sql). */
+export function announceChanges(context: ProcessingContext, txid: string | null): void {
+  announce(context.pool, txid, (error) => context.log.debug({ err: error }, "could not announce changes to the live stream"));
 }
 
 function failureOf(event: ClaimedEvent, error: unknown, policy: RetryPolicy): EventFailure {

@@ -29,6 +29,8 @@ export interface ClaimedEvent extends UserState {
 }
 
 export interface Claim {
+  /** The claim's transaction, to announce once it committed (`announce`); null when it changed nothing. */
+  txid: string | null;
   claimed: ClaimedEvent[];
   /** Wanted events that are due but must wait (behind an earlier event of their user, or being claimed elsewhere). */
   blocked: string[];
@@ -43,14 +45,16 @@ export async function claimEvents(
   leaseSeconds: number,
   wanted: readonly string[],
 ): Promise<Claim> {
-  const { rows } = await db.query<ClaimedEvent & { outcome: "claimed" | "blocked" | "not_due" }>({
+  const { rows } = await db.query<ClaimedEvent & { outcome: "claimed" | "blocked" | "not_due"; txid: string }>({
     name: "parley_claim_events",
-    text: `select event_id, outcome, conversation_id, profile_id, attempt_count, created_at, messages, friendship, recent_agent_ids
+    text: `select event_id, outcome, conversation_id, profile_id, attempt_count, created_at, messages, friendship, recent_agent_ids,
+                  pg_current_xact_id()::text as txid
            from parley.claim_events($1, $2, make_interval(secs => $3), $4::bigint[])`,
     values: [workerId, maxEvents, leaseSeconds, wanted],
   });
-  const claim: Claim = { claimed: [], blocked: [], notDue: [] };
+  const claim: Claim = { txid: null, claimed: [], blocked: [], notDue: [] };
   for (const row of rows) {
+    if (row.outcome === "claimed") claim.txid = row.txid;
     if (row.outcome === "claimed") claim.claimed.push(row);
     else if (row.outcome === "blocked") claim.blocked.push(row.event_id);
     else claim.notDue.push(row.event_id);
@@ -88,17 +92,23 @@ export interface UserResult {
 
 export type CompleteOutcome = "processed" | "already_done" | "conflict";
 
+/** Outcomes by event, and the transaction that recorded them (to announce once committed). */
+export interface Recorded<T extends string> {
+  outcomes: Map<string, T>;
+  txid: string | null;
+}
+
 export async function completeEvents(
   db: Queryable,
   workerId: string,
   results: { events: EventResult[]; users: UserResult[] },
-): Promise<Map<string, CompleteOutcome>> {
-  const { rows } = await db.query<{ event_id: string; outcome: CompleteOutcome }>({
+): Promise<Recorded<CompleteOutcome>> {
+  const { rows } = await db.query<{ event_id: string; outcome: CompleteOutcome; txid: string }>({
     name: "parley_complete_events",
-    text: "select event_id, outcome from parley.complete_events($1, $2::jsonb)",
+    text: "select event_id, outcome, pg_current_xact_id()::text as txid from parley.complete_events($1, $2::jsonb)",
     values: [workerId, JSON.stringify(results)],
   });
-  return new Map(rows.map((row) => [row.event_id, row.outcome]));
+  return { outcomes: new Map(rows.map((row) => [row.event_id, row.outcome])), txid: rows[0]?.txid ?? null };
 }
 
 export interface EventFailure {
@@ -112,13 +122,26 @@ export interface EventFailure {
 
 export type FailOutcome = "retry_scheduled" | "failed" | "already_done";
 
-export async function failEvents(db: Queryable, workerId: string, failures: EventFailure[]): Promise<Map<string, FailOutcome>> {
-  const { rows } = await db.query<{ event_id: string; outcome: FailOutcome }>({
+export async function failEvents(db: Queryable, workerId: string, failures: EventFailure[]): Promise<Recorded<FailOutcome>> {
+  const { rows } = await db.query<{ event_id: string; outcome: FailOutcome; txid: string }>({
     name: "parley_fail_events",
-    text: "select event_id, outcome from parley.fail_events($1, $2::jsonb)",
+    text: "select event_id, outcome, pg_current_xact_id()::text as txid from parley.fail_events($1, $2::jsonb)",
     values: [workerId, JSON.stringify(failures)],
   });
-  return new Map(rows.map((row) => [row.event_id, row.outcome]));
+  return { outcomes: new Map(rows.map((row) => [row.event_id, row.outcome])), txid: rows[0]?.txid ?? null };
+}
+
+/**
+ * Tells the live stream that a transition's transaction committed changes
+ * (channel parley_events, the same notification the change-log trigger sends
+ * for any other writer; sql/_event_changes.sql says why the worker's
+ * transitions leave it to this). Not awaited by the worker: if it is lost
+ * (the database went away), the stream learns of those changes with the next
+ * notification.
+ */
+export function announce(pool: pg.Pool, txid: string | null, onError: (error: unknown) => void): void {
+  if (txid === null) return;
+  pool.query({ name: "parley_announce", text: "select pg_notify('parley_events', $1)", values: [txid] }).catch(onError);
 }
 
 /** Gives back claimed events; `eventIds` null: every event the worker holds but `except`. */

@@ -150,7 +150,7 @@ describe("a batch", () => {
     const one = await claimEvents(database.pool, "worker-a", 1, 300, [first]);
     expect(one.claimed.map((event) => event.event_id)).toEqual([first]);
     const other = await claimEvents(database.pool, "worker-b", 10, 300, [second]);
-    expect(other).toEqual({ claimed: [], blocked: [second], notDue: [] });
+    expect(other).toEqual({ txid: null, claimed: [], blocked: [second], notDue: [] });
     // An earlier event waiting for its retry holds nothing back.
     await database.pool.query("update parley.conversation_events set status = 'PENDING', next_attempt_at = now() + interval '1 hour', claimed_by = null where event_id = $1", [first]);
     const later = await claimEvents(database.pool, "worker-b", 10, 300, [second]);
