@@ -37,24 +37,11 @@ declare
 begin
   -- The worker announces this transaction's changes after commit (sql/_event_changes.sql).
   perform set_config('parley.announce_after_commit', 'on', true);
-  -- Lock the batch's events in the order given (the worker sends them by
-  -- event_id) and see which are still ours.
-  select coalesce(array_agg(x.event_id) filter (where x.ours), '{}'),
-         coalesce(array_agg(distinct x.profile_id) filter (where not x.ours), '{}')
+  -- Lock the batch's events, in order, and see which are still ours.
+  select coalesce(array_agg(c.event_id) filter (where c.ours), '{}'),
+         coalesce(array_agg(distinct c.profile_id) filter (where not c.ours), '{}')
   into ours, tainted
-  from (
-    select r.event_id, r.profile_id,
-           coalesce(e.status = 'PROCESSING' and e.claimed_by = complete_events.worker_id
-                    and e.attempt_count = r.attempt, false) as ours
-    from rows from (jsonb_to_recordset(results -> 'events') as (event_id bigint, profile_id text, attempt integer))
-      with ordinality as r(event_id, profile_id, attempt, at)
-    left join lateral (
-      select ev.status, ev.claimed_by, ev.attempt_count
-      from parley.conversation_events ev where ev.event_id = r.event_id
-      for update
-    ) e on true
-    order by r.at
-  ) x;
+  from parley._lock_claims(complete_events.worker_id, results -> 'events') c;
 
   -- Lock (or create) the users' rows in profile_id order, and keep those
   -- still at the version the worker computed from.

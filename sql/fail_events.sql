@@ -22,14 +22,8 @@ declare
 begin
   -- The worker announces this transaction's changes after commit (sql/_event_changes.sql).
   perform set_config('parley.announce_after_commit', 'on', true);
-  -- Locks in the order given (the worker sends them by event_id).
-  select coalesce(array_agg(f.event_id), '{}') into ours
-  from jsonb_to_recordset(failures) as f(event_id bigint, attempt integer)
-  join lateral (
-    select e.status, e.claimed_by, e.attempt_count from parley.conversation_events e
-    where e.event_id = f.event_id
-    for update
-  ) e on e.status = 'PROCESSING' and e.claimed_by = fail_events.worker_id and e.attempt_count = f.attempt;
+  select coalesce(array_agg(c.event_id) filter (where c.ours), '{}') into ours
+  from parley._lock_claims(fail_events.worker_id, failures) c;
 
   with decided as (
     update parley.conversation_events e

@@ -10,7 +10,7 @@ import { buildApp } from "../../src/http/app.js";
 import { EventHub } from "../../src/http/stream/hub.js";
 import { comparePositions, parseCursor, type Position } from "../../src/http/stream/position.js";
 import { openEventStream, type EventStreamClient, type ReceivedMessage } from "../../src/http/sse-client.js";
-import { API_KEY, AUTH, capturingLogger, endPayload, silentLog, testConfig, until } from "./support.js";
+import { API_KEY, AUTH, capturingLogger, changesSettled, endPayload, silentLog, testConfig, until } from "./support.js";
 
 let database: TestDatabase;
 let app: FastifyInstance;
@@ -88,6 +88,7 @@ describe("the live stream", () => {
     const two = await end(endPayload({ profile_id: "user_resume" }));
     await setStatus(one.event_id, "PROCESSING");
     await setStatus(one.event_id, "PROCESSED");
+    await changesSettled(database.pool);
 
     const resumed = await stream({ query: filter, lastEventId: cursor });
     expect(changes(resumed).map((change) => [change.event_id, change.status])).toEqual([
@@ -110,6 +111,7 @@ describe("the live stream", () => {
   it("replays a long backlog in log order, comparing positions as numbers", async () => {
     const ids = [];
     for (let i = 0; i < 12; i++) ids.push((await end(endPayload({ profile_id: "user_order" }))).event_id);
+    await changesSettled(database.pool);
     const client = await stream({ query: { profile_id: "user_order" }, lastEventId: "0-0" });
     expect(changes(client).map((change) => change.event_id)).toEqual(ids);
   });
@@ -128,6 +130,7 @@ describe("the live stream", () => {
     expect(cursor).toMatch(/^\d+-\d+$/);
     client.close();
     const missed = await end(endPayload({ profile_id: "user_fresh" }));
+    await changesSettled(database.pool);
     const again = await stream({ query: { profile_id: "user_fresh" }, lastEventId: cursor });
     expect(changes(again).map((change) => change.event_id)).toEqual([missed.event_id]);
   });

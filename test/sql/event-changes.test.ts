@@ -58,6 +58,19 @@ async function readAll(after: Position) {
   return { ...read, last: read.changes.at(-1)?.at ?? after };
 }
 
+/**
+ * Reads until what `done` wants has passed the horizon. The horizon is the
+ * whole server's: a write transaction of any database (the other test files'
+ * among them) that began before ours keeps our rows back until it ends, as
+ * the hub waits for it too.
+ */
+async function readUntil(after: Position, done: (read: Awaited<ReturnType<typeof readAll>>) => boolean) {
+  return waitFor(async () => {
+    const read = await readAll(after);
+    return done(read) ? read : undefined;
+  });
+}
+
 describe("the change log", () => {
   it("records each insert and each status change, and nothing for other updates", async () => {
     const eventId = await endConversation(database.pool, conversationPayload());
@@ -106,7 +119,7 @@ describe("the change log", () => {
     expect(whileEarlyRuns.horizon).toBeLessThanOrEqual(BigInt(early.txid));
 
     await early.commit();
-    const after = await readAll(whileEarlyRuns.last);
+    const after = await readUntil(whileEarlyRuns.last, (read) => read.changes.some((item) => item.change.event_id === late.value));
     const order = after.changes.map((item) => item.change.event_id);
     expect(order.indexOf(early.value)).toBeGreaterThanOrEqual(0);
     expect(order.indexOf(early.value)).toBeLessThan(order.indexOf(late.value));
@@ -118,6 +131,8 @@ describe("the change log", () => {
     const eventId = await endConversation(database.pool, conversationPayload({ profile_id: "user_latest" }));
     await database.pool.query("update parley.conversation_events set status = 'PROCESSING' where event_id = $1", [eventId]);
     await database.pool.query("update parley.conversation_events set status = 'PROCESSED' where event_id = $1", [eventId]);
+    // Settled once every change of it is below the horizon (see readUntil).
+    await readUntil(from, (read) => read.changes.filter((item) => item.change.event_id === eventId).length === 3);
     const latest = await readChanges(database.db, from, { profileId: "user_latest" }, 100, true);
     expect(latest.changes.map((item) => [item.change.event_id, item.change.status])).toEqual([[eventId, "PROCESSED"]]);
   });
