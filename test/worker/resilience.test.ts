@@ -48,7 +48,14 @@ it("a worker whose connections are cut mid-load recovers by itself and loses not
     const { rows } = await database.pool.query(
       "select count(*)::int as n from parley.conversation_events where status = 'PROCESSED' and event_id = any($1::bigint[])", [eventIds]);
     return rows[0].n === eventIds.length;
-  }, 75_000, 250);
+  }, 75_000, 250).catch(async (error: unknown) => {
+    // Say where the rest stand: that is what a failure here needs explained.
+    const { rows } = await database.pool.query(
+      `select status, attempt_count, error_code, claimed_by is not null as claimed, next_attempt_at > now() as leased, count(*)::int as n
+       from parley.conversation_events where status <> 'PROCESSED' and event_id = any($1::bigint[])
+       group by 1, 2, 3, 4, 5 order by n desc`, [eventIds]);
+    throw new Error(`not all PROCESSED: ${JSON.stringify(rows)}`, { cause: error });
+  });
   const { rows } = await database.pool.query(
     "select count(*)::int as n, sum(conversation_count)::int as applied from parley.friendship_status");
   expect(rows[0].applied).toBe(eventIds.length);
