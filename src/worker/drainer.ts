@@ -29,7 +29,7 @@ interface Waiter {
 export interface DrainerOptions {
   /** Batches one process runs at once: while one is in the database, the next computes. */
   loops: number;
-  /** Pause before asking again for events that must wait (behind an earlier event of their user). */
+  /** First pause before asking again for events that must wait (behind an earlier event of their user); it doubles, to 1 s, while they still must. */
   blockedRetryMs?: number;
   /** No claim before this settles (the embedder warming up). */
   ready?: Promise<void>;
@@ -100,7 +100,7 @@ export class Drainer {
 
   private async loop(): Promise<void> {
     await Promise.race([this.options.ready, this.stopRequested]);
-    for (let outage = 0; !this.stopping;) {
+    for (let outage = 0, waitedForBlocked = 0; !this.stopping;) {
       let wanted: string[] = [];
       try {
         await this.settle();
@@ -113,9 +113,11 @@ export class Drainer {
         if (claim.claimed.length > 0) await this.process(claim.claimed.map((event) => event.event_id), () => processClaimed(this.context, claim.claimed));
         if (claim.claimed.length >= this.context.batchSize) continue;
         if (claim.blocked.length > 0) {
-          await sleep(this.options.blockedRetryMs ?? 20);
+          // The event ahead is usually a batch away; one on a slow embedder elsewhere may take seconds.
+          await sleep(Math.min(1000, (this.options.blockedRetryMs ?? 20) * 2 ** waitedForBlocked++));
           continue;
         }
+        waitedForBlocked = 0;
         if ([...this.waiting.values()].some((waiter) => !waiter.offered)) continue;
         return;
       } catch (error) {
