@@ -4,7 +4,8 @@
 // short queries embedded with a real embedder. README, "Vectors without
 // pgvector", quotes its output. Pure computation: no database.
 import { sampleConversations } from "./lib/sample-conversations.js";
-import { CachedEmbedder, createEmbedder, meanVector } from "../src/pipeline/embed/index.js";
+import { CachedEmbedder, createEmbedder } from "../src/embed/index.js";
+import { meanVector } from "../src/pipeline/vectors.js";
 
 const QUERIES = [
   "dune movie", "jazz concert", "my dog", "hiking in the mountains", "pizza recipe", "football match", "learning guitar",

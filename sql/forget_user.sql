@@ -54,7 +54,7 @@ begin
   n_jobs := parley._forget_jobs(event_ids, delivery_ids);
 
   -- The cache is keyed by model and the SHA-256 of the text's UTF-8 bytes
-  -- (src/pipeline/embed/embedder.ts, contentHash). The models come from a
+  -- (src/embed/embedder.ts, contentHash). The models come from a
   -- skip scan of its primary key, so each hash is an index lookup per model.
   with recursive models as (
     (select model from parley.embedding_cache order by model limit 1)

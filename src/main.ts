@@ -14,7 +14,7 @@ import { createApiPool } from "./http/pool.js";
 import { buildApp } from "./http/app.js";
 import { createMetrics } from "./metrics/registry.js";
 import { startMetricsServer, type MetricsServer } from "./metrics/server.js";
-import { startInstrumentedWorker } from "./metrics/worker.js";
+import { startInstrumentedWorker } from "./worker/start.js";
 import type { RunningWorker } from "./worker/runner.js";
 import { DEV_KEY_FILE, ensureDevKey } from "./dev-key.js";
 

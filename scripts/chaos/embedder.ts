@@ -2,7 +2,7 @@
 // stalls some past its own timeout, the way a remote embedding service does on
 // a bad day. The timeout turns a stall into a retryable EmbeddingError, as the
 // HTTP providers' PARLEY_EMBED_TIMEOUT_MS does; the stalled call is abandoned.
-import { EmbeddingError, type Embedder } from "../../src/pipeline/embed/embedder.js";
+import { EmbeddingError, type Embedder } from "../../src/embed/embedder.js";
 
 export interface ChaosOptions {
   /** Share of calls that fail at once with a retryable error, 0..1. */

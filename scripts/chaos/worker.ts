@@ -9,7 +9,7 @@ import { loadConfig } from "../../src/config.js";
 import { requireDatabaseUrl } from "../../src/db/database-url.js";
 import { createPool } from "../../src/db/pool.js";
 import { createLogger } from "../../src/log.js";
-import { HashingEmbedder } from "../../src/pipeline/embed/hashing.js";
+import { HashingEmbedder } from "../../src/embed/hashing.js";
 import { startWorker } from "../../src/worker/runner.js";
 import { ChaosEmbedder } from "./embedder.js";
 

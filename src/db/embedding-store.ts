@@ -1,6 +1,6 @@
 // The persistent level of the embedding cache: parley.embedding_cache, keyed
 // by model and content hash, so a text is embedded once across processes.
-import type { EmbeddingStore } from "../pipeline/embed/cache.js";
+import type { EmbeddingStore } from "../embed/cache.js";
 import type { Db } from "./pool.js";
 
 export function postgresEmbeddingStore(db: Db): EmbeddingStore {

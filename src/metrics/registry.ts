@@ -4,7 +4,7 @@
 import { performance } from "node:perf_hooks";
 import type pg from "pg";
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
-import type { Embedder } from "../pipeline/embed/embedder.js";
+import type { Embedder } from "../embed/embedder.js";
 import { OUTCOMES, type Outcome } from "../worker/process-batch.js";
 import type { Logger } from "../log.js";
 

@@ -8,7 +8,7 @@ import type {
   TopicMetrics,
   TopicPrototype,
 } from "./types.js";
-import { cosineSimilarity } from "./embed/embedder.js";
+import { cosineSimilarity } from "./vectors.js";
 import { round } from "./round.js";
 
 /** AFINN-165 sentiment analyzer, built once: it holds no per-call state. */

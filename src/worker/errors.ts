@@ -1,6 +1,6 @@
 // How a failed attempt is classified: a code users see in
 // conversation_events.error_code, and whether retrying can help.
-import { EmbeddingError } from "../pipeline/embed/embedder.js";
+import { EmbeddingError } from "../embed/embedder.js";
 
 export class ProcessingError extends Error {
   override name = "ProcessingError";

@@ -7,7 +7,7 @@ import { Lifecycle, StartError } from "../lifecycle.js";
 import { createLogger } from "../log.js";
 import { createMetrics } from "../metrics/registry.js";
 import { startMetricsServer } from "../metrics/server.js";
-import { startInstrumentedWorker } from "../metrics/worker.js";
+import { startInstrumentedWorker } from "./start.js";
 
 const config = loadConfig();
 const log = createLogger(config.logLevel, "parley-worker", config.logFormat);

@@ -4,8 +4,9 @@
 // in event_id order, rank their next candidates, then apply every result in
 // one transaction (sql/complete_events.sql, sql/fail_events.sql).
 import type pg from "pg";
-import { contentHash, meanVector } from "../pipeline/embed/embedder.js";
-import type { CachedEmbedder } from "../pipeline/embed/cache.js";
+import { contentHash } from "../embed/embedder.js";
+import { meanVector } from "../pipeline/vectors.js";
+import type { CachedEmbedder } from "../embed/cache.js";
 import { extractFeatures } from "../pipeline/features.js";
 import { friendshipScoreChange } from "../pipeline/score.js";
 import { applyConversations, INITIAL_FRIENDSHIP_STATE, topicAffinity } from "../pipeline/friendship.js";

@@ -1,5 +1,5 @@
 import { TOPICS } from "../pipeline/topics.js";
-import type { Embedder } from "../pipeline/embed/embedder.js";
+import type { Embedder } from "../embed/embedder.js";
 import type { TopicPrototype } from "../pipeline/types.js";
 
 /** Embeds the topic descriptions once per embedder; later calls share the result. */

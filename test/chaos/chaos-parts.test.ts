@@ -4,8 +4,8 @@ import { describe, expect, it } from "vitest";
 import { ChaosEmbedder, fateOf } from "../../scripts/chaos/embedder.js";
 import { retryable } from "../../scripts/chaos/load.js";
 import { passed, recoveryAfter, renderTable, verdict, worstRecovery, type ScenarioResult } from "../../scripts/chaos/report.js";
-import { EmbeddingError } from "../../src/pipeline/embed/embedder.js";
-import { HashingEmbedder } from "../../src/pipeline/embed/hashing.js";
+import { EmbeddingError } from "../../src/embed/embedder.js";
+import { HashingEmbedder } from "../../src/embed/hashing.js";
 
 describe("fateOf", () => {
   it("fails the first failRate of draws, stalls stallRate of the rest, passes the others", () => {

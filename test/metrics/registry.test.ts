@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { createMetrics } from "../../src/metrics/registry.js";
-import { HashingEmbedder } from "../../src/pipeline/embed/hashing.js";
-import { EmbeddingError, type Embedder } from "../../src/pipeline/embed/embedder.js";
+import { HashingEmbedder } from "../../src/embed/hashing.js";
+import { EmbeddingError, type Embedder } from "../../src/embed/embedder.js";
 import { createPool } from "../../src/db/pool.js";
-import { closedPort } from "../pipeline/embed/fake-server.js";
+import { closedPort } from "../embed/fake-server.js";
 import { value } from "./support.js";
 
 describe("createMetrics", () => {

@@ -4,13 +4,11 @@ import { pino } from "pino";
 import { createTestDatabase, type TestDatabase } from "../support/database.js";
 import { conversationPayload, endConversation, testConfig, uniqueId, waitFor, waitForStatus } from "../support/fixtures.js";
 import { createMetrics, QUEUE_COUNTS_SQL, type ParleyMetrics } from "../../src/metrics/registry.js";
-import { startInstrumentedWorker, waitForDimension } from "../../src/metrics/worker.js";
+import { startInstrumentedWorker } from "../../src/worker/start.js";
 import { startMetricsServer } from "../../src/metrics/server.js";
-import { HashingEmbedder } from "../../src/pipeline/embed/hashing.js";
-import { EmbeddingError, type Embedder } from "../../src/pipeline/embed/embedder.js";
-import { OllamaEmbedder } from "../../src/pipeline/embed/ollama.js";
+import { HashingEmbedder } from "../../src/embed/hashing.js";
+import { EmbeddingError, type Embedder } from "../../src/embed/embedder.js";
 import type { RunningWorker } from "../../src/worker/runner.js";
-import { fakeServer, json, vectorFor } from "../pipeline/embed/fake-server.js";
 import { value } from "./support.js";
 
 const log = pino({ level: process.env.TEST_LOG ?? "silent" });
@@ -151,48 +149,6 @@ describe("metrics from a running worker", () => {
       await client.query("rollback");
     } finally {
       client.release();
-    }
-  });
-});
-
-describe("waitForDimension", () => {
-  it("waits out an unreachable provider, then learns the dimension", async () => {
-    let calls = 0;
-    const server = await fakeServer((request, response) => {
-      calls++;
-      if (calls < 3) return json(response, 503, { error: "loading model" });
-      json(response, 200, { embeddings: request.body.input.map((text: string) => vectorFor(text, 5)) });
-    });
-    try {
-      const embedder = new OllamaEmbedder({ url: server.url, model: "tiny" });
-      await waitForDimension(embedder, log, undefined, 10);
-      expect(embedder.dimension).toBe(5);
-      expect(calls).toBe(3);
-    } finally {
-      await server.close();
-    }
-  });
-
-  it("stops start-up on a misconfiguration", async () => {
-    const server = await fakeServer((_, response) => json(response, 404, { error: 'model "tiny" not found, try pulling it first' }));
-    try {
-      await expect(waitForDimension(new OllamaEmbedder({ url: server.url, model: "tiny" }), log, undefined, 10))
-        .rejects.toThrow(/embedding_model_not_found/);
-    } finally {
-      await server.close();
-    }
-  });
-
-  it("gives up when start-up is aborted", async () => {
-    const server = await fakeServer((_, response) => json(response, 503, {}));
-    try {
-      const controller = new AbortController();
-      const waiting = waitForDimension(new OllamaEmbedder({ url: server.url, model: "tiny" }), log, controller.signal, 60_000);
-      await waitFor(async () => server.requests.length > 0);
-      controller.abort();
-      await expect(waiting).rejects.toThrow(/abort/i);
-    } finally {
-      await server.close();
     }
   });
 });

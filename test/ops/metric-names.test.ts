@@ -10,7 +10,7 @@ import { parse } from "yaml";
 import { createTestDatabase, type TestDatabase } from "../support/database.js";
 import { buildApp } from "../../src/http/app.js";
 import { createMetrics } from "../../src/metrics/registry.js";
-import { startInstrumentedWorker } from "../../src/metrics/worker.js";
+import { startInstrumentedWorker } from "../../src/worker/start.js";
 import type { RunningWorker } from "../../src/worker/runner.js";
 import { AUTH, endPayload, silentLog, testConfig, until } from "../http/support.js";
 import { missing, parseExposition, selectors, type Exposition } from "./promql.js";

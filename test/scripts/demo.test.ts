@@ -5,11 +5,11 @@ import { createTestDatabase, type TestDatabase } from "../support/database.js";
 import { testConfig } from "../support/fixtures.js";
 import { buildApp } from "../../src/http/app.js";
 import { createMetrics } from "../../src/metrics/registry.js";
-import { startInstrumentedWorker } from "../../src/metrics/worker.js";
+import { startInstrumentedWorker } from "../../src/worker/start.js";
 import type { RunningWorker } from "../../src/worker/runner.js";
 import { percentiles, pickUsers, progressBar, renderReport, type DemoReport } from "../../scripts/lib/demo-report.js";
 import { start } from "./run.js";
-import { closedPort } from "../pipeline/embed/fake-server.js";
+import { closedPort } from "../embed/fake-server.js";
 
 describe("demo report helpers", () => {
   it("percentiles are nearest-rank, from unsorted values; none without values", () => {

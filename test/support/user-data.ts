@@ -4,8 +4,8 @@
 import { createHash } from "node:crypto";
 import { pino } from "pino";
 import type pg from "pg";
-import { HashingEmbedder } from "../../src/pipeline/embed/hashing.js";
-import type { Embedder } from "../../src/pipeline/embed/embedder.js";
+import { HashingEmbedder } from "../../src/embed/hashing.js";
+import type { Embedder } from "../../src/embed/embedder.js";
 import { processDueEvents } from "../../src/worker/process-batch.js";
 import { createProcessingContext } from "../../src/worker/runner.js";
 import { conversationPayload, endConversation, testConfig } from "./fixtures.js";
@@ -59,7 +59,7 @@ export async function processEvents(pool: pg.Pool, eventIds: readonly string[], 
   }
 }
 
-/** The key parley.embedding_cache stores a text under (src/pipeline/embed/embedder.ts). */
+/** The key parley.embedding_cache stores a text under (src/embed/embedder.ts). */
 export function contentHashHex(text: string): string {
   return createHash("sha256").update(text, "utf8").digest("hex");
 }

@@ -11,8 +11,8 @@ import { conversationPayload, endConversation, eventRow, testConfig, uniqueId, w
 import { createProcessingContext, startWorker, type RunningWorker } from "../../src/worker/runner.js";
 import { processClaimed, processDueEvents } from "../../src/worker/process-batch.js";
 import { claimEvents } from "../../src/worker/transitions.js";
-import { EmbeddingError, type Embedder } from "../../src/pipeline/embed/embedder.js";
-import { HashingEmbedder } from "../../src/pipeline/embed/hashing.js";
+import { EmbeddingError, type Embedder } from "../../src/embed/embedder.js";
+import { HashingEmbedder } from "../../src/embed/hashing.js";
 import { applyConversations, DEFAULT_LEVEL_THRESHOLDS, INITIAL_FRIENDSHIP_STATE } from "../../src/pipeline/friendship.js";
 import { DEFAULT_SCORE_WEIGHTS, friendshipScoreChange } from "../../src/pipeline/score.js";
 import type { TopicMetrics } from "../../src/pipeline/types.js";

@@ -9,8 +9,8 @@ import {
 } from "../support/fixtures.js";
 import { createProcessingContext, CRONTAB, startWorker, type RunningWorker } from "../../src/worker/runner.js";
 import { processDueEvents, type Outcome, type ProcessingContext } from "../../src/worker/process-batch.js";
-import { EmbeddingError, type Embedder } from "../../src/pipeline/embed/embedder.js";
-import { HashingEmbedder } from "../../src/pipeline/embed/hashing.js";
+import { EmbeddingError, type Embedder } from "../../src/embed/embedder.js";
+import { HashingEmbedder } from "../../src/embed/hashing.js";
 import { parseCrontab } from "graphile-worker";
 
 const log = pino({ level: "silent" });

@@ -5,7 +5,7 @@
 // requests and texts it served. Started as a child process; prints
 // "listening <port>" on its IPC channel.
 import http from "node:http";
-import { HashingEmbedder } from "../../../src/pipeline/embed/hashing.js";
+import { HashingEmbedder } from "../../../src/embed/hashing.js";
 
 const delayMs = Number(process.env.STUB_DELAY_MS ?? 100);
 const embedder = new HashingEmbedder(Number(process.env.STUB_DIMENSION ?? 384));

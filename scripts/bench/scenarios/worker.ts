@@ -20,7 +20,7 @@ import { waitProcessed } from "../design.js";
 import { makePayloads, type PayloadSet } from "../payloads.js";
 import { insertConversations } from "../baselines/plain-sql.js";
 import { summarize } from "../stats.js";
-import { LocalEmbedder } from "../../../src/pipeline/embed/local.js";
+import { LocalEmbedder } from "../../../src/embed/local.js";
 
 const PRELOAD_BATCH = 200;
 /** Job slots per worker process, as `npm run worker` runs by default; the same for graphile-worker alone. */

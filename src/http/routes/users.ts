@@ -1,7 +1,7 @@
 import { Readable } from "node:stream";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
-import { CachedEmbedder } from "../../pipeline/embed/cache.js";
-import { createEmbedder } from "../../pipeline/embed/index.js";
+import { CachedEmbedder } from "../../embed/cache.js";
+import { createEmbedder } from "../../embed/index.js";
 import { openExport } from "../export-stream.js";
 import { readUserState } from "../queries.js";
 import {

@@ -17,8 +17,8 @@ import { createPool } from "../../../src/db/pool.js";
 import { createApiPool } from "../../../src/http/pool.js";
 import { buildApp } from "../../../src/http/app.js";
 import { startWorker, type RunningWorker } from "../../../src/worker/runner.js";
-import { HashingEmbedder } from "../../../src/pipeline/embed/hashing.js";
-import { EmbeddingError, type Embedder } from "../../../src/pipeline/embed/embedder.js";
+import { HashingEmbedder } from "../../../src/embed/hashing.js";
+import { EmbeddingError, type Embedder } from "../../../src/embed/embedder.js";
 import { API_KEY, endPayload, silentLog, testConfig, until } from "../support.js";
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";

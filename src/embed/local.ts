@@ -1,7 +1,8 @@
 // The Universal Sentence Encoder (lite), run in-process on the CPU with TensorFlow.js.
 
 import type { EmbeddingsModel } from "@energetic-ai/embeddings";
-import { type Embedder, EmbeddingError, normalize } from "./embedder.js";
+import { normalize } from "../pipeline/vectors.js";
+import { type Embedder, EmbeddingError } from "./embedder.js";
 
 const MODEL = "use-lite-512";
 const DIMENSION = 512;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { cosineSimilarity } from "../../../src/pipeline/embed/embedder.js";
-import { HashingEmbedder, fnv1a32, tokenize } from "../../../src/pipeline/embed/hashing.js";
+import { cosineSimilarity } from "../../src/pipeline/vectors.js";
+import { HashingEmbedder, fnv1a32, tokenize } from "../../src/embed/hashing.js";
 
 function norm(vector: Float32Array): number {
   return Math.hypot(...vector);

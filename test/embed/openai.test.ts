@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { OpenAIEmbedder } from "../../../src/pipeline/embed/openai.js";
-import { ProviderError } from "../../../src/pipeline/embed/remote.js";
-import { createEmbedder } from "../../../src/pipeline/embed/index.js";
+import { OpenAIEmbedder } from "../../src/embed/openai.js";
+import { ProviderError } from "../../src/embed/remote.js";
+import { createEmbedder } from "../../src/embed/index.js";
 import { closedPort, fakeServer, json, vectorFor, type Handler } from "./fake-server.js";
 
 let server: Awaited<ReturnType<typeof fakeServer>> | undefined;

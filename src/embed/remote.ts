@@ -1,7 +1,8 @@
 // What the HTTP embedding providers (ollama, openai) share: batching, the time limit, and the
 // mapping of each failure to "try again later" or "fix the configuration".
 
-import { type Embedder, EmbeddingError, normalize } from "./embedder.js";
+import { normalize } from "../pipeline/vectors.js";
+import { type Embedder, EmbeddingError } from "./embedder.js";
 
 /**
  * Why a provider failed, first word of the error's message (the event's `error_details`), so

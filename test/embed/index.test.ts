@@ -5,7 +5,7 @@ import {
   LocalEmbedder,
   createEmbedder,
   type EmbedderName,
-} from "../../../src/pipeline/embed/index.js";
+} from "../../src/embed/index.js";
 
 describe("createEmbedder", () => {
   it("makes the embedder of each known name", () => {

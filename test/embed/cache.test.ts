@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { CachedEmbedder, type EmbeddingStore } from "../../../src/pipeline/embed/cache.js";
-import { type Embedder, contentHash } from "../../../src/pipeline/embed/embedder.js";
+import { CachedEmbedder, type EmbeddingStore } from "../../src/embed/cache.js";
+import { type Embedder, contentHash } from "../../src/embed/embedder.js";
 
 /** Records each call; the vector of a text is (its length, the call number, 1). */
 class CountingEmbedder implements Embedder {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { cosineSimilarity } from "../../../src/pipeline/embed/embedder.js";
-import { LocalEmbedder, shareLoad } from "../../../src/pipeline/embed/local.js";
+import { cosineSimilarity } from "../../src/pipeline/vectors.js";
+import { LocalEmbedder, shareLoad } from "../../src/embed/local.js";
 
 describe("shareLoad", () => {
   it("loads once for concurrent and later callers", async () => {

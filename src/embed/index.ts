@@ -6,7 +6,7 @@ import { LocalEmbedder } from "./local.js";
 import { OllamaEmbedder } from "./ollama.js";
 import { OpenAIEmbedder } from "./openai.js";
 
-export { type Embedder, EmbeddingError, contentHash, cosineSimilarity, meanVector, normalize } from "./embedder.js";
+export { type Embedder, EmbeddingError, contentHash } from "./embedder.js";
 export { CachedEmbedder, type CachedEmbedderOptions, type EmbeddingStore } from "./cache.js";
 export { HashingEmbedder } from "./hashing.js";
 export { LocalEmbedder } from "./local.js";

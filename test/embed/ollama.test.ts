@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { OllamaEmbedder } from "../../../src/pipeline/embed/ollama.js";
-import { EmbeddingError } from "../../../src/pipeline/embed/embedder.js";
-import { ProviderError } from "../../../src/pipeline/embed/remote.js";
-import { createEmbedder } from "../../../src/pipeline/embed/index.js";
-import { classifyFailure } from "../../../src/worker/errors.js";
+import { OllamaEmbedder } from "../../src/embed/ollama.js";
+import { EmbeddingError } from "../../src/embed/embedder.js";
+import { ProviderError } from "../../src/embed/remote.js";
+import { createEmbedder } from "../../src/embed/index.js";
+import { classifyFailure } from "../../src/worker/errors.js";
 import { closedPort, fakeServer, json, vectorFor, type Handler } from "./fake-server.js";
 
 let server: Awaited<ReturnType<typeof fakeServer>> | undefined;

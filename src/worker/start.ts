@@ -1,19 +1,29 @@
-// Starts the worker with the configured embedder and every metrics hook wired: what
-// `npm run worker` and `npm start` both run.
+// Starts the worker with the configured embedder and the process's instruments wired: what
+// `npm run worker` and `npm start` both run. The instruments are handed in (the process's
+// metrics, src/metrics/registry.ts), so that the worker does not depend on who watches it.
 import type pg from "pg";
 import type { Config } from "../config.js";
 import type { Logger } from "../log.js";
-import { createEmbedder } from "../pipeline/embed/index.js";
-import type { Embedder } from "../pipeline/embed/embedder.js";
-import { RemoteEmbedder, ProviderError } from "../pipeline/embed/remote.js";
-import { startWorker, type RunningWorker } from "../worker/runner.js";
-import type { ParleyMetrics } from "./registry.js";
+import { createEmbedder } from "../embed/index.js";
+import type { Embedder } from "../embed/embedder.js";
+import { RemoteEmbedder, ProviderError } from "../embed/remote.js";
+import { startWorker, type RunningWorker, type WorkerOptions } from "./runner.js";
+
+/** What watches a running worker: its outcomes, batches, re-queues and embedding calls. */
+export interface WorkerInstruments {
+  recordOutcome: NonNullable<WorkerOptions["onOutcome"]>;
+  recordBatch: NonNullable<WorkerOptions["onBatch"]>;
+  recordRequeue: NonNullable<WorkerOptions["onRequeue"]>;
+  /** The provider, timed; wrapped inside the cache so that only real calls are timed. */
+  timeEmbedder(embedder: Embedder): Embedder;
+  trackEmbeddingCache(source: { stats(): { hits: number; misses: number } }): void;
+}
 
 export async function startInstrumentedWorker(options: {
   config: Config;
   pool: pg.Pool;
   log: Logger;
-  metrics: ParleyMetrics;
+  metrics: WorkerInstruments;
   /** Replaces the configured embedder (tests). */
   embedder?: Embedder;
   /** Stops the wait for an unreachable embedding provider (shutdown during start-up). */
