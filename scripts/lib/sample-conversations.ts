@@ -2,7 +2,7 @@
 // so a run can be repeated exactly. Users, bots, topics and moods vary; the text is the everyday
 // chat the pipeline is built for (topic words, questions, sentiment words), not lorem ipsum.
 
-/** The contract's `parley.end_conversation` payload (CONTRACT.md). */
+/** A `parley.end_conversation` payload (README, "The SQL API"). */
 export interface SampleConversation {
   conversation_id: string;
   profile_id: string;

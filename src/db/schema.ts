@@ -1,6 +1,6 @@
 // The one description of Parley's tables for TypeScript; Kysely derives every
 // query's types from it. Columns mirror migrations/.
-import type { ColumnType, Generated, Insertable, Selectable } from "kysely";
+import type { ColumnType, Generated } from "kysely";
 import type {
   BotType, FriendshipLevel, RankedAgent, Role, SessionEmotion, TopicMetrics,
 } from "../pipeline/types.js";
@@ -203,7 +203,3 @@ export interface Database {
   "parley.webhook_messages": WebhookMessagesTable;
   "parley.webhook_deliveries": WebhookDeliveriesTable;
 }
-
-export type Conversation = Selectable<ConversationsTable>;
-export type ConversationEvent = Selectable<ConversationEventsTable>;
-export type NewMessage = Insertable<MessagesTable>;

@@ -1,6 +1,5 @@
 // Memory and persistent caching in front of any Embedder, keyed by model and content hash.
 
-import { performance } from "node:perf_hooks";
 import { LRUCache } from "lru-cache";
 import { type Embedder, EmbeddingError, contentHash } from "./embedder.js";
 
@@ -16,8 +15,6 @@ export interface CachedEmbedderOptions {
   /** Most vectors kept in memory; least recently used go first. Default 10 000. */
   maxEntries?: number;
   store?: EmbeddingStore;
-  /** Called after each successful call of the inner embedder, with its duration and text count. */
-  onEmbed?: (seconds: number, count: number) => void;
 }
 
 interface Pending {
@@ -54,7 +51,6 @@ export class CachedEmbedder implements Embedder {
   /** `stored`: the vector is in the store too (or was handed out to be written there). */
   private readonly memory: LRUCache<string, { vector: Float32Array; stored: boolean }>;
   private readonly store: EmbeddingStore | undefined;
-  private readonly onEmbed: ((seconds: number, count: number) => void) | undefined;
   /** Texts being looked up or embedded right now, by memory key. */
   private readonly inFlight = new Map<string, Promise<Float32Array>>();
   private hits = 0;
@@ -66,7 +62,6 @@ export class CachedEmbedder implements Embedder {
     this.dimension = inner.dimension;
     this.memory = new LRUCache({ max: options.maxEntries ?? 10_000 });
     this.store = options.store;
-    this.onEmbed = options.onEmbed;
   }
 
   stats(): { hits: number; misses: number } {
@@ -93,10 +88,8 @@ export class CachedEmbedder implements Embedder {
   private async run(texts: readonly string[], persist: boolean): Promise<{ vectors: Float32Array[]; unstored: Map<string, Float32Array> }> {
     if (this.inner.cheap) {
       // Computing the vector costs less than hashing the text to look it up.
-      const started = performance.now();
       const vectors = await this.inner.embed(texts);
       this.misses += texts.length;
-      this.onEmbed?.((performance.now() - started) / 1000, texts.length);
       return { vectors, unstored: new Map() };
     }
     const unstored = new Map<string, Float32Array>();
@@ -196,16 +189,13 @@ export class CachedEmbedder implements Embedder {
     }
 
     if (toEmbed.length > 0) {
-      const started = performance.now();
       const vectors = await this.inner.embed(toEmbed.map(([, group]) => group.text));
-      const seconds = (performance.now() - started) / 1000;
       if (vectors.length !== toEmbed.length) {
         throw new EmbeddingError(`${this.model}: embedder returned ${vectors.length} vectors for ${toEmbed.length} texts`, {
           retryable: false,
         });
       }
       this.misses += toEmbed.length;
-      this.onEmbed?.(seconds, toEmbed.length);
 
       const entries = toEmbed.map(([, group], j) => ({ hash: group.hash, vector: vectors[j]! }));
       if (this.store !== undefined && persist) await this.store.put(this.model, entries);

@@ -160,21 +160,6 @@ describe("CachedEmbedder", () => {
     expect(Array.from(store.rows.get(`fake-3:${hex("broken")}`)!)).toEqual([6, 1, 1]);
   });
 
-  it("reports each inner call's duration and text count to onEmbed", async () => {
-    const reports: Array<[number, number]> = [];
-    const cached = new CachedEmbedder(new CountingEmbedder(), {
-      onEmbed: (seconds, count) => reports.push([seconds, count]),
-    });
-    await cached.embed(["x", "y", "x"]);
-    await cached.embed(["x", "y"]);
-    await cached.embed(["z"]);
-    expect(reports.map(([, count]) => count)).toEqual([2, 1]);
-    for (const [seconds] of reports) {
-      expect(seconds).toBeGreaterThanOrEqual(0);
-      expect(seconds).toBeLessThan(1);
-    }
-  });
-
   it("forgets the least recently used vectors beyond maxEntries", async () => {
     const inner = new CountingEmbedder();
     const cached = new CachedEmbedder(inner, { maxEntries: 2 });

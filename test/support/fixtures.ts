@@ -10,7 +10,7 @@ export function uniqueId(prefix: string): string {
   return `${prefix}_${randomBytes(6).toString("hex")}`;
 }
 
-/** The contract's example payload (CONTRACT.md), exactly. */
+/** The payload of README's first example, with the optional `metadata` sent empty. */
 export const contractExample: EndConversationPayload = {
   conversation_id: "conv_abc123xyz",
   profile_id: "user_123",

@@ -1,4 +1,4 @@
-// Picks the test database per the contract's "Test database" section:
+// Picks the test database as README's "Development and tests" says:
 // TEST_DATABASE_URL or DATABASE_URL; else a PostgreSQL container when a Docker
 // engine answers; else an embedded PostgreSQL. Then migrates one template
 // database that every test file clones (CREATE DATABASE ... TEMPLATE), so

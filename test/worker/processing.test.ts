@@ -1,5 +1,5 @@
-// The processing guarantees of the contract, each against a real worker or
-// the real task handler on a real PostgreSQL.
+// The processing guarantees README promises ("Processing and its guarantees"), each
+// against a real worker or the real task handler on a real PostgreSQL.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { sql } from "kysely";
 import { pino } from "pino";
