@@ -1,6 +1,6 @@
 import pg from "pg";
 import { Kysely, PostgresDialect } from "kysely";
-import type { Database } from "./schema.js";
+import type { Database } from "./tables.js";
 
 // bigint (int8) ids stay strings in JS: event ids can outgrow 2^53 in theory,
 // and a string round-trips exactly.

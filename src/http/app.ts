@@ -12,7 +12,7 @@ import type { Registry } from "prom-client";
 import type { Config } from "../config.js";
 import { createDb } from "../db/pool.js";
 import { fromDatabaseError, invalidPayload, ParleyError } from "../ingest/errors.js";
-import { LIMITS } from "../ingest/schemas.js";
+import { LIMITS } from "../ingest/payloads.js";
 import type { Logger } from "../log.js";
 import { AUTH_MESSAGES, authMode, verifyBearer } from "./auth.js";
 import { EventHub } from "./stream/hub.js";

@@ -5,7 +5,7 @@
 import { sql } from "kysely";
 import { z } from "zod";
 import type { Db } from "../db/pool.js";
-import { BOT_TYPES, FRIENDSHIP_LEVELS } from "../pipeline/types.js";
+import { BOT_TYPES, FRIENDSHIP_LEVELS } from "../domain.js";
 
 const eventStatus = z.enum(["PENDING", "PROCESSING", "PROCESSED", "FAILED"]);
 const timestamp = z.string().meta({ format: "date-time" });

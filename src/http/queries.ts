@@ -2,7 +2,7 @@
 import { sql } from "kysely";
 import type { Db } from "../db/pool.js";
 import { ParleyError } from "../ingest/errors.js";
-import type { ConversationDetail, Health, UserState } from "./schemas.js";
+import type { ConversationDetail, Health, UserState } from "./route-schemas.js";
 
 const iso = (value: Date) => value.toISOString();
 const isoOrNull = (value: Date | null) => (value === null ? null : value.toISOString());

@@ -3,8 +3,8 @@
 import { sql } from "kysely";
 import type { Db } from "../db/pool.js";
 import { fromDatabaseError, ParleyError } from "../ingest/errors.js";
-import type { BotType } from "../pipeline/types.js";
-import type { Forgotten, SearchQuery, SearchResults } from "./schemas.js";
+import type { BotType } from "../domain.js";
+import type { Forgotten, SearchQuery, SearchResults } from "./route-schemas.js";
 
 type SearchHit = SearchResults["results"][number];
 

@@ -4,7 +4,7 @@
 // come back as ParleyErrors with a stable code and the field at fault.
 import { CompiledQuery, type Kysely } from "kysely";
 import { fromDatabaseError } from "./errors.js";
-import type { AppendMessagesPayload, EndConversationPayload, StartConversationPayload } from "./schemas.js";
+import type { AppendMessagesPayload, EndConversationPayload, StartConversationPayload } from "./payloads.js";
 
 /** Anything with pg's query(): a Pool, a PoolClient, a Client. */
 export interface Queryable {

@@ -3,7 +3,7 @@
 // raises them as SQLSTATEs; fromDatabaseError turns those (and a database that
 // cannot be reached) into ParleyErrors.
 import type { z } from "zod";
-import { describeIssue } from "./schemas.js";
+import { describeIssue } from "./payloads.js";
 
 export const ERROR_STATUS = {
   invalid_payload: 400,

@@ -1,6 +1,6 @@
 // When a failed conversation event is tried again. Pure: data in, data out.
 
-import type { RetryPolicy } from "./types.js";
+import type { RetryPolicy } from "../domain.js";
 
 /** 30 s, 5 min, 30 min, 2 h between attempts; FAILED after the 5th attempt fails. */
 export const DEFAULT_RETRY_POLICY: RetryPolicy = { scheduleSeconds: [30, 300, 1800, 7200], maxAttempts: 5 };

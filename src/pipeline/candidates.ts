@@ -1,6 +1,6 @@
 // Which agents to offer a user next time. Pure: data in, data out.
 
-import type { AgentCandidates, BotType, CatalogAgent, FriendshipLevel, RankedAgent } from "./types.js";
+import type { AgentCandidates, BotType, CatalogAgent, FriendshipLevel, RankedAgent } from "../domain.js";
 import { round } from "./round.js";
 
 /** Every eligible agent scores at least this, so agents with no topic in common still rank. */

@@ -7,7 +7,7 @@ import type {
   SessionEmotion,
   TopicMetrics,
   TopicPrototype,
-} from "./types.js";
+} from "../domain.js";
 import { cosineSimilarity } from "./vectors.js";
 import { round } from "./round.js";
 

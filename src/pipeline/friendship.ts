@@ -1,6 +1,6 @@
 // A user's friendship state and how one conversation moves it. Pure: data in, data out.
 
-import type { FriendshipLevel, FriendshipState, LevelThresholds, TopicMetrics } from "./types.js";
+import type { FriendshipLevel, FriendshipState, LevelThresholds, TopicMetrics } from "../domain.js";
 import { round } from "./round.js";
 
 export const DEFAULT_LEVEL_THRESHOLDS: LevelThresholds = { acquaintance: 20, friend: 60 };

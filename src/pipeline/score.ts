@@ -1,6 +1,6 @@
 // How much one conversation changes a user's friendship score. Pure: data in, data out.
 
-import type { ConversationFeatures, ScoreWeights } from "./types.js";
+import type { ConversationFeatures, ScoreWeights } from "../domain.js";
 import { round } from "./round.js";
 
 export const DEFAULT_SCORE_WEIGHTS: ScoreWeights = {

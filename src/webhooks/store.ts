@@ -3,7 +3,7 @@
 import { sql } from "kysely";
 import type { Db } from "../db/pool.js";
 import { call, type SqlTarget } from "../ingest/client.js";
-import type { AddWebhookPayload, Webhook } from "./schemas.js";
+import type { AddWebhookPayload, Webhook } from "./payloads.js";
 
 /** parley.add_webhook: returns the webhook id (a decimal string). */
 export function addWebhook(target: SqlTarget, payload: AddWebhookPayload): Promise<string> {

@@ -1,6 +1,6 @@
 // The agent catalog as the worker reads it: at most once a minute, since it changes rarely.
 import type { Db } from "../db/pool.js";
-import type { CatalogAgent } from "../pipeline/types.js";
+import type { CatalogAgent } from "../domain.js";
 
 /** The enabled agents, read at most once every `ttlMs`. */
 export function cachedCatalog(db: Db, ttlMs = 60_000): () => Promise<CatalogAgent[]> {

@@ -11,7 +11,7 @@ import type { Config } from "../config.js";
 import type { Db } from "../db/pool.js";
 import type { Logger } from "../log.js";
 import { sendWebhook } from "../webhooks/deliver.js";
-import { webhookEventSchema } from "../webhooks/schemas.js";
+import { webhookEventSchema } from "../webhooks/payloads.js";
 import { deliveryToSend, recordAttempt } from "../webhooks/store.js";
 
 const deliverPayload = z.object({ delivery_id: z.uuid() });

@@ -15,7 +15,7 @@ import { nextRetry } from "../pipeline/backoff.js";
 import { topicThresholdFor } from "../pipeline/topics.js";
 import type {
   CatalogAgent, ConversationFeatures, FriendshipState, LevelThresholds, RetryPolicy, ScoreWeights, TopicPrototype,
-} from "../pipeline/types.js";
+} from "../domain.js";
 import type { Logger } from "../log.js";
 import { classifyFailure, ProcessingError } from "./errors.js";
 import {

@@ -1,6 +1,6 @@
 import { TOPICS } from "../pipeline/topics.js";
 import type { Embedder } from "../embed/embedder.js";
-import type { TopicPrototype } from "../pipeline/types.js";
+import type { TopicPrototype } from "../domain.js";
 
 /** Embeds the topic descriptions once per embedder; later calls share the result. */
 export function topicPrototypes(embedder: Embedder): () => Promise<TopicPrototype[]> {

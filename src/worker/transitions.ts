@@ -2,7 +2,7 @@
 // SQL function in sql/ (claim_events, complete_events, fail_events,
 // release_events); this file only passes arguments and reads rows back.
 import type pg from "pg";
-import type { FriendshipLevel, Message, TopicMetrics } from "../pipeline/types.js";
+import type { FriendshipLevel, Message, TopicMetrics } from "../domain.js";
 
 export type Queryable = Pick<pg.Pool | pg.PoolClient, "query">;
 

@@ -5,7 +5,7 @@ import type pg from "pg";
 import { parseConfig, type Config } from "../../src/config.js";
 import { buildApp, type AppOptions } from "../../src/http/app.js";
 import type { Logger } from "../../src/log.js";
-import type { EndConversationPayload } from "../../src/ingest/schemas.js";
+import type { EndConversationPayload } from "../../src/ingest/payloads.js";
 import { contractExample, waitFor } from "../support/fixtures.js";
 
 export const API_KEY = "test-key-0123456789abcdef";

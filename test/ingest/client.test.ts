@@ -7,7 +7,7 @@ import {
   appendMessages, closeConversation, endConversation, retryEvent, startConversation,
 } from "../../src/ingest/client.js";
 import { ParleyError } from "../../src/ingest/errors.js";
-import { describeIssue, endConversationSchema } from "../../src/ingest/schemas.js";
+import { describeIssue, endConversationSchema } from "../../src/ingest/payloads.js";
 import { contractExample } from "../support/fixtures.js";
 
 let database: TestDatabase;

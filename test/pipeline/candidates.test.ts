@@ -1,7 +1,7 @@
 import { describe, it, expect } from "vitest";
 import { rankCandidates } from "../../src/pipeline/candidates.js";
-import { FRIENDSHIP_LEVELS } from "../../src/pipeline/types.js";
-import type { BotType, CatalogAgent, FriendshipLevel } from "../../src/pipeline/types.js";
+import { FRIENDSHIP_LEVELS } from "../../src/domain.js";
+import type { BotType, CatalogAgent, FriendshipLevel } from "../../src/domain.js";
 
 const ALL = [...FRIENDSHIP_LEVELS];
 

@@ -8,7 +8,7 @@ import {
   sessionEmotion,
 } from "../../src/pipeline/features.js";
 import { TOPICS } from "../../src/pipeline/topics.js";
-import type { Message, Role, TopicPrototype } from "../../src/pipeline/types.js";
+import type { Message, Role, TopicPrototype } from "../../src/domain.js";
 
 const msg = (role: Role, content = "hello"): Message => ({ role, content });
 const user = (content: string): Message => msg("user", content);

@@ -7,7 +7,7 @@ import {
   levelFor,
   topicAffinity,
 } from "../../src/pipeline/friendship.js";
-import type { FriendshipState } from "../../src/pipeline/types.js";
+import type { FriendshipState } from "../../src/domain.js";
 
 const T = DEFAULT_LEVEL_THRESHOLDS;
 

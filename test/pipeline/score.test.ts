@@ -1,6 +1,6 @@
 import { describe, it, expect } from "vitest";
 import { DEFAULT_SCORE_WEIGHTS, friendshipScoreChange } from "../../src/pipeline/score.js";
-import type { ConversationFeatures, TopicMetrics } from "../../src/pipeline/types.js";
+import type { ConversationFeatures, TopicMetrics } from "../../src/domain.js";
 
 function features(turns: number, questions: number, topicCount: number, valence: number): ConversationFeatures {
   const topic_metrics: TopicMetrics = {};

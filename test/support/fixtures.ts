@@ -4,7 +4,7 @@ import { sql } from "kysely";
 import type pg from "pg";
 import { parseConfig, type Config } from "../../src/config.js";
 import type { Db } from "../../src/db/pool.js";
-import type { EndConversationPayload } from "../../src/ingest/schemas.js";
+import type { EndConversationPayload } from "../../src/ingest/payloads.js";
 
 export function uniqueId(prefix: string): string {
   return `${prefix}_${randomBytes(6).toString("hex")}`;

@@ -15,7 +15,7 @@ import { EmbeddingError, type Embedder } from "../../src/embed/embedder.js";
 import { HashingEmbedder } from "../../src/embed/hashing.js";
 import { applyConversations, DEFAULT_LEVEL_THRESHOLDS, INITIAL_FRIENDSHIP_STATE } from "../../src/pipeline/friendship.js";
 import { DEFAULT_SCORE_WEIGHTS, friendshipScoreChange } from "../../src/pipeline/score.js";
-import type { TopicMetrics } from "../../src/pipeline/types.js";
+import type { TopicMetrics } from "../../src/domain.js";
 
 const log = pino({ level: "silent" });
 let database: TestDatabase;

@@ -2,12 +2,12 @@
 // (src/ingest/client.ts) and answers with what it returned.
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { appendMessages, closeConversation, endConversation, startConversation } from "../../ingest/client.js";
-import { endConversationSchema, startConversationSchema } from "../../ingest/schemas.js";
+import { endConversationSchema, startConversationSchema } from "../../ingest/payloads.js";
 import { readConversation, readEventStatus } from "../queries.js";
 import {
   appendedSchema, appendMessagesBody, conversationDetailSchema, conversationParams, errorResponses,
   queuedEventSchema, startedConversationSchema,
-} from "../schemas.js";
+} from "../route-schemas.js";
 import { bindLog, type RouteContext } from "./context.js";
 
 export const conversationRoutes: FastifyPluginAsyncZod<RouteContext> = async (app, { pool, db }) => {

@@ -14,7 +14,7 @@ import type { ServerResponse } from "node:http";
 import { retryEvent } from "../../ingest/client.js";
 import { ParleyError } from "../../ingest/errors.js";
 import { readEventStatus } from "../queries.js";
-import { errorResponses, eventParams, retriedSchema, streamQuery } from "../schemas.js";
+import { errorResponses, eventParams, retriedSchema, streamQuery } from "../route-schemas.js";
 import { formatSseComment, formatSseMessage } from "../sse.js";
 import { eventChangeSchema, isExpired, readChanges, readHead, type PositionedChange, type StreamFilter } from "../stream/changes.js";
 import { StreamCursor } from "../stream/cursor.js";

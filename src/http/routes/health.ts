@@ -4,7 +4,7 @@
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { isDatabaseUnavailable } from "../../ingest/errors.js";
 import { readHealth } from "../queries.js";
-import { healthSchema } from "../schemas.js";
+import { healthSchema } from "../route-schemas.js";
 import type { RouteContext } from "./context.js";
 
 export const healthRoutes: FastifyPluginAsyncZod<RouteContext> = async (app, { db, hub, config, retryAfterSeconds }) => {

@@ -6,7 +6,7 @@ import {
   userEventsQuery, userEventsSchema,
 } from "../operations.js";
 import { verifyBearer } from "../auth.js";
-import { errorResponses, userParams } from "../schemas.js";
+import { errorResponses, userParams } from "../route-schemas.js";
 import { issueStreamToken, streamCookie, STREAM_TOKEN_SECONDS } from "../stream-token.js";
 import { bindLog, type RouteContext } from "./context.js";
 

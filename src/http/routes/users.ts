@@ -6,7 +6,7 @@ import { openExport } from "../export-stream.js";
 import { readUserState } from "../queries.js";
 import {
   errorResponses, forgottenSchema, searchQuery, searchResultSchema, userParams, userStateSchema,
-} from "../schemas.js";
+} from "../route-schemas.js";
 import { forgetUser, searchConversations } from "../user-data.js";
 import { bindLog, type RouteContext } from "./context.js";
 

@@ -4,12 +4,12 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
-import { eventIdSchema } from "../../ingest/schemas.js";
+import { eventIdSchema } from "../../ingest/payloads.js";
 import { ParleyError } from "../../ingest/errors.js";
 import { AddressRefusedError, checkedAddresses } from "../../webhooks/deliver.js";
-import { addWebhookSchema, webhookSchema } from "../../webhooks/schemas.js";
+import { addWebhookSchema, webhookSchema } from "../../webhooks/payloads.js";
 import { addWebhook, listWebhooks, removeWebhook } from "../../webhooks/store.js";
-import { errorResponses } from "../schemas.js";
+import { errorResponses } from "../route-schemas.js";
 import { bindLog, type RouteContext } from "./context.js";
 
 // A registration waits this long for DNS at most; the worker checks again at every delivery anyway.

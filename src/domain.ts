@@ -1,4 +1,5 @@
-// The data shapes that flow through the pure pipeline stages. Nothing here does I/O.
+// Parley's domain model: the vocabularies (roles, bot types, levels, statuses) and the shapes
+// every layer shares, from the SQL API's payloads to the pure stages. Nothing here does I/O.
 
 export const ROLES = ["user", "agent", "system"] as const;
 export type Role = (typeof ROLES)[number];

@@ -3,8 +3,8 @@
 // (sql/add_webhook.sql) stays the authority on what a subscription may be;
 // these check shapes early and never reject what it accepts.
 import { z } from "zod";
-import { charLength } from "../ingest/schemas.js";
-import { FRIENDSHIP_LEVELS } from "../pipeline/types.js";
+import { charLength } from "../ingest/payloads.js";
+import { FRIENDSHIP_LEVELS } from "../domain.js";
 
 /** Event statuses a webhook can subscribe to (parley._webhook_event_kinds checks the same). */
 export const WEBHOOK_EVENT_KINDS = ["PROCESSED", "FAILED"] as const;

@@ -1,9 +1,9 @@
-// The HTTP API's own shapes: route parameters and responses. Request payloads
-// are the SQL API's, in src/ingest/schemas.ts. Both feed the OpenAPI document.
+// The schemas of the HTTP API's routes: parameters, queries and responses. Request payloads
+// are the SQL API's, in src/ingest/payloads.ts. Both feed the OpenAPI document.
 import { z } from "zod";
-import { appendMessagesSchema, conversationIdSchema, eventIdSchema } from "../ingest/schemas.js";
+import { appendMessagesSchema, conversationIdSchema, eventIdSchema } from "../ingest/payloads.js";
 import { ERROR_STATUS } from "../ingest/errors.js";
-import { BOT_TYPES, FRIENDSHIP_LEVELS, ROLES } from "../pipeline/types.js";
+import { BOT_TYPES, FRIENDSHIP_LEVELS, ROLES } from "../domain.js";
 
 const eventStatus = z.enum(["PENDING", "PROCESSING", "PROCESSED", "FAILED"]);
 const timestamp = z.string().meta({ format: "date-time" });

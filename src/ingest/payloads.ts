@@ -5,7 +5,7 @@
 // only it can judge (a real calendar date, end_time after start_time, a
 // conversation that already exists for another profile).
 import { z } from "zod";
-import { BOT_TYPES, ROLES } from "../pipeline/types.js";
+import { BOT_TYPES, ROLES } from "../domain.js";
 
 /** The documented input limits; sql/_limits.sql is where they are enforced. */
 export const LIMITS = {

@@ -3,7 +3,7 @@
 import type { ColumnType, Generated } from "kysely";
 import type {
   BotType, FriendshipLevel, RankedAgent, Role, SessionEmotion, TopicMetrics,
-} from "../pipeline/types.js";
+} from "../domain.js";
 
 export const EVENT_STATUSES = ["PENDING", "PROCESSING", "PROCESSED", "FAILED"] as const;
 export type EventStatus = (typeof EVENT_STATUSES)[number];

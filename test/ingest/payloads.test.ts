@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { z } from "zod";
 import {
   appendMessagesSchema, charLength, describeIssue, endConversationSchema, eventIdSchema, LIMITS, startConversationSchema,
-} from "../../src/ingest/schemas.js";
+} from "../../src/ingest/payloads.js";
 import { contractExample } from "../support/fixtures.js";
 
 function firstProblem(schema: z.ZodType, input: unknown) {
