@@ -15,6 +15,7 @@ import { fromDatabaseError, invalidPayload, ParleyError } from "../ingest/errors
 import { LIMITS } from "../ingest/payloads.js";
 import type { Logger } from "../log.js";
 import { AUTH_MESSAGES, authMode, verifyBearer } from "./auth.js";
+import { sendError } from "./errors.js";
 import { EventHub } from "./stream/hub.js";
 import { registerMetricsRoute } from "./metrics.js";
 import { conversationRoutes } from "./routes/conversations.js";
@@ -94,16 +95,16 @@ export function buildApp(options: AppOptions): FastifyInstance {
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const parley = toParleyError(error, request.id);
-    if (parley.status >= 500 && parley.code !== "database_unavailable") {
+    if (parley.code === "internal_error") {
       request.log.error({ err: error }, "request failed");
     } else {
-      request.log.info({ code: parley.code, field: parley.field, ...(parley.status === 503 ? { err: error } : {}) }, parley.message);
+      request.log.info({ code: parley.code, field: parley.field, ...(parley.code === "database_unavailable" ? { err: error } : {}) }, parley.message);
     }
     if (parley.code === "database_unavailable") reply.header("retry-after", String(RETRY_AFTER_SECONDS));
-    return reply.code(parley.status).send(parley.toJSON());
+    return sendError(reply, parley);
   });
   app.setNotFoundHandler((request, reply) => {
-    return reply.code(404).send(new ParleyError("not_found", `no route ${request.method} ${request.url.split("?")[0]}`).toJSON());
+    return sendError(reply, new ParleyError("not_found", `no route ${request.method} ${request.url.split("?")[0]}`));
   });
 
   app.addHook("onRequest", async (request, reply) => {
@@ -113,8 +114,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
     const result = verifyStreamCookie(request, config.api.keyHashes) ?? verifyBearer(request.headers.authorization, config.api.keyHashes);
     if (!result.ok) {
       request.log.info({ reason: result.reason }, "rejected: no valid API key");
-      return reply.code(401).header("www-authenticate", 'Bearer realm="parley"')
-        .send(new ParleyError("unauthorized", AUTH_MESSAGES[result.reason]).toJSON());
+      return sendError(reply.header("www-authenticate", 'Bearer realm="parley"'), new ParleyError("unauthorized", AUTH_MESSAGES[result.reason]));
     }
     // Which configured key (its position in PARLEY_API_KEYS), never the key.
     bindLog(request, { api_key: result.keyIndex });

@@ -2,7 +2,7 @@
 // are the SQL API's, in src/ingest/payloads.ts. Both feed the OpenAPI document.
 import { z } from "zod";
 import { appendMessagesSchema, conversationIdSchema, eventIdSchema } from "../ingest/payloads.js";
-import { ERROR_STATUS } from "../ingest/errors.js";
+import { ERROR_CODES } from "../ingest/errors.js";
 import { BOT_TYPES, FRIENDSHIP_LEVELS, ROLES } from "../domain.js";
 
 const eventStatus = z.enum(["PENDING", "PROCESSING", "PROCESSED", "FAILED"]);
@@ -10,7 +10,7 @@ const timestamp = z.string().meta({ format: "date-time" });
 const json = z.unknown();
 
 export const errorSchema = z.object({
-  code: z.enum(Object.keys(ERROR_STATUS) as [keyof typeof ERROR_STATUS, ...Array<keyof typeof ERROR_STATUS>]),
+  code: z.enum(ERROR_CODES),
   message: z.string(),
   field: z.string().optional().meta({ description: "The field at fault, in the SQL API's notation (conversation_log[0].role)." }),
 }).meta({ id: "Error" });

@@ -1,36 +1,41 @@
-// Errors a caller of Parley can see: a stable code, the HTTP status that fits,
-// a message naming the problem and, for bad input, the field. The SQL API
-// raises them as SQLSTATEs; fromDatabaseError turns those (and a database that
-// cannot be reached) into ParleyErrors.
+// Errors a caller of Parley can see: a stable code, a message naming the
+// problem and, for bad input, the field. The SQL API raises them as SQLSTATEs;
+// fromDatabaseError turns those (and a database that cannot be reached) into
+// ParleyErrors. The HTTP status of each code is the HTTP API's (src/http/errors.ts).
 import type { z } from "zod";
 import { describeIssue } from "./payloads.js";
 
-export const ERROR_STATUS = {
-  invalid_payload: 400,
-  unauthorized: 401,
-  not_found: 404,
-  conversation_not_found: 404,
-  event_not_found: 404,
-  webhook_not_found: 404,
-  conversation_ended: 409,
-  payload_too_large: 413,
-  unsupported_media_type: 415,
-  internal_error: 500,
-  database_unavailable: 503,
-} as const;
+/** Every code a ParleyError can carry, from the SQL API, the TypeScript client or the HTTP API. */
+export const ERROR_CODES = [
+  "invalid_payload",
+  "unauthorized",
+  "not_found",
+  "conversation_not_found",
+  "event_not_found",
+  "webhook_not_found",
+  "conversation_ended",
+  "payload_too_large",
+  "unsupported_media_type",
+  "internal_error",
+  "database_unavailable",
+] as const;
+export type ErrorCode = (typeof ERROR_CODES)[number];
 
-export type ErrorCode = keyof typeof ERROR_STATUS;
+/**
+ * The codes SQL functions raise as the first word of their message, with the SQLSTATE each
+ * comes with (sql/append_messages.sql, sql/close_conversation.sql, sql/retry_event.sql).
+ */
+const RAISED_BY_SQL: Partial<Record<ErrorCode, string>> = {
+  conversation_not_found: "P0002",
+  event_not_found: "P0002",
+  conversation_ended: "55000",
+};
 
 export class ParleyError extends Error {
   override name = "ParleyError";
-  readonly status: number;
-  // Fastify reads statusCode off errors it is handed.
-  statusCode: number;
 
   constructor(readonly code: ErrorCode, message: string, readonly field?: string, options?: { cause?: unknown }) {
     super(message, options);
-    this.status = ERROR_STATUS[code];
-    this.statusCode = this.status;
   }
 
   toJSON(): { code: ErrorCode; message: string; field?: string } {
@@ -92,9 +97,10 @@ export function fromDatabaseError(error: unknown): ParleyError | undefined {
     return new ParleyError("invalid_payload", `payload: ${error.message}`, field ?? "payload", { cause: error });
   }
   // These messages start with the code itself ("conversation_ended: ..."); the code travels apart.
-  const coded = /^(conversation_not_found|event_not_found|conversation_ended): (.*)$/s.exec(error.message);
-  if (coded && ((code === "P0002" && coded[1] !== "conversation_ended") || (code === "55000" && coded[1] === "conversation_ended"))) {
-    return new ParleyError(coded[1] as ErrorCode, coded[2]!, field, { cause: error });
+  const coded = /^(\w+): (.*)$/s.exec(error.message);
+  const raised = coded?.[1] as ErrorCode | undefined;
+  if (raised !== undefined && Object.hasOwn(RAISED_BY_SQL, raised) && RAISED_BY_SQL[raised] === code) {
+    return new ParleyError(raised, coded![2]!, field, { cause: error });
   }
   return undefined;
 }

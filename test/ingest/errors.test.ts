@@ -8,8 +8,8 @@ describe("fromDatabaseError", () => {
     expect(fromDatabaseError(pgError("22023", "bot_type: must be one of TALK, GREETING, GAME_ACTIVITY (got X)", "bot_type"))?.toJSON())
       .toEqual({ code: "invalid_payload", message: "bot_type: must be one of TALK, GREETING, GAME_ACTIVITY (got X)", field: "bot_type" });
     expect(fromDatabaseError(pgError("22023", "payload: is 2000000 bytes; the limit is 1048576", "payload"))?.code).toBe("payload_too_large");
-    expect(fromDatabaseError(pgError("22023", "messages: is 2000000 bytes; the limit is 1048576", "messages"))?.status).toBe(413);
-    expect(fromDatabaseError(pgError("P0002", "conversation_not_found: no conversation c1", "conversation_id"))?.status).toBe(404);
+    expect(fromDatabaseError(pgError("22023", "messages: is 2000000 bytes; the limit is 1048576", "messages"))?.code).toBe("payload_too_large");
+    expect(fromDatabaseError(pgError("P0002", "conversation_not_found: no conversation c1", "conversation_id"))?.code).toBe("conversation_not_found");
     expect(fromDatabaseError(pgError("P0002", "event_not_found: no event 9", "event_id"))?.code).toBe("event_not_found");
     expect(fromDatabaseError(pgError("55000", "conversation_ended: conversation c1 has ended", "conversation_id"))?.toJSON())
       .toEqual({ code: "conversation_ended", message: "conversation c1 has ended", field: "conversation_id" });
@@ -32,5 +32,9 @@ describe("fromDatabaseError", () => {
     expect(fromDatabaseError(pgError("42P01", "relation does not exist"))).toBeUndefined();
     expect(fromDatabaseError(new TypeError("x is undefined"))).toBeUndefined();
     expect(fromDatabaseError("a string")).toBeUndefined();
+    // A code is only taken from a message with the SQLSTATE the SQL API raises it with.
+    expect(fromDatabaseError(pgError("P0002", "conversation_ended: conversation c1 has ended"))).toBeUndefined();
+    expect(fromDatabaseError(pgError("55000", "conversation_not_found: no conversation c1"))).toBeUndefined();
+    expect(fromDatabaseError(pgError("P0002", "internal_error: not one the SQL API raises"))).toBeUndefined();
   });
 });
