@@ -10,6 +10,22 @@ export type BotType = (typeof BOT_TYPES)[number];
 export const FRIENDSHIP_LEVELS = ["PHASE1_STRANGER", "PHASE2_ACQUAINTANCE", "PHASE3_FRIEND"] as const;
 export type FriendshipLevel = (typeof FRIENDSHIP_LEVELS)[number];
 
+/** An event's status (parley.conversation_events.status); the state machine is in sql/. */
+export const EVENT_STATUSES = ["PENDING", "PROCESSING", "PROCESSED", "FAILED"] as const;
+export type EventStatus = (typeof EVENT_STATUSES)[number];
+
+/** Why an event failed or waits for a retry (parley.conversation_events.error_code). */
+export const EVENT_ERROR_CODES = ["empty_conversation", "embedding_failed", "attempts_exhausted", "processing_error"] as const;
+export type EventErrorCode = (typeof EVENT_ERROR_CODES)[number];
+
+/** The statuses a webhook can subscribe to: an event's final ones. */
+export const WEBHOOK_EVENT_KINDS = ["PROCESSED", "FAILED"] as const satisfies readonly EventStatus[];
+export type WebhookEventKind = (typeof WEBHOOK_EVENT_KINDS)[number];
+
+/** A webhook delivery's status (parley.webhook_deliveries.status, its latest attempt's). */
+export const WEBHOOK_DELIVERY_STATUSES = ["PENDING", "DELIVERED", "FAILED"] as const;
+export type WebhookDeliveryStatus = (typeof WEBHOOK_DELIVERY_STATUSES)[number];
+
 export interface Message {
   role: Role;
   content: string;

@@ -2,11 +2,9 @@
 // query's types from it. Columns mirror migrations/.
 import type { ColumnType, Generated } from "kysely";
 import type {
-  BotType, FriendshipLevel, RankedAgent, Role, SessionEmotion, TopicMetrics,
+  BotType, EventStatus, FriendshipLevel, RankedAgent, Role, SessionEmotion, TopicMetrics, WebhookDeliveryStatus,
+  WebhookEventKind,
 } from "../domain.js";
-
-export const EVENT_STATUSES = ["PENDING", "PROCESSING", "PROCESSED", "FAILED"] as const;
-export type EventStatus = (typeof EVENT_STATUSES)[number];
 
 /** numeric comes back from pg as a string; it is written as a number. */
 type Numeric = ColumnType<string, number | string, number | string>;
@@ -146,7 +144,7 @@ export interface WebhooksTable {
   url: string;
   /** Readable by the owner and through parley.webhook_delivery_to_send only (sql/zz_grants.sql). */
   secret: string;
-  events: Array<"PROCESSED" | "FAILED">;
+  events: WebhookEventKind[];
   created_at: DefaultedTimestamp;
 }
 
@@ -158,8 +156,6 @@ export interface WebhookMessagesTable {
   payload: Json<Record<string, unknown>>;
   created_at: DefaultedTimestamp;
 }
-
-export type WebhookDeliveryStatus = "PENDING" | "DELIVERED" | "FAILED";
 
 /** One row per attempt; a delivery's latest attempt is its state. */
 export interface WebhookDeliveriesTable {

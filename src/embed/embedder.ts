@@ -1,6 +1,7 @@
 // What every text embedder promises, its error, and the key its vectors are cached under.
 
 import { createHash } from "node:crypto";
+import type { EventErrorCode } from "../domain.js";
 
 /**
  * Turns texts into fixed-length vectors.
@@ -31,7 +32,7 @@ export interface Embedder {
  * that cannot be loaded, an output of the wrong shape).
  */
 export class EmbeddingError extends Error {
-  readonly code = "embedding_failed";
+  readonly code: EventErrorCode = "embedding_failed";
   readonly retryable: boolean;
 
   constructor(message: string, options: { retryable: boolean; cause?: unknown }) {

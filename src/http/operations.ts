@@ -5,9 +5,9 @@
 import { sql } from "kysely";
 import { z } from "zod";
 import type { Db } from "../db/pool.js";
-import { BOT_TYPES, FRIENDSHIP_LEVELS } from "../domain.js";
+import { BOT_TYPES, EVENT_STATUSES, FRIENDSHIP_LEVELS } from "../domain.js";
 
-const eventStatus = z.enum(["PENDING", "PROCESSING", "PROCESSED", "FAILED"]);
+const eventStatus = z.enum(EVENT_STATUSES);
 const timestamp = z.string().meta({ format: "date-time" });
 const seconds = z.number().nullable();
 

@@ -3,9 +3,9 @@
 import { z } from "zod";
 import { appendMessagesSchema, conversationIdSchema, eventIdSchema } from "../ingest/payloads.js";
 import { ERROR_CODES } from "../ingest/errors.js";
-import { BOT_TYPES, FRIENDSHIP_LEVELS, ROLES } from "../domain.js";
+import { BOT_TYPES, EVENT_STATUSES, FRIENDSHIP_LEVELS, ROLES } from "../domain.js";
 
-const eventStatus = z.enum(["PENDING", "PROCESSING", "PROCESSED", "FAILED"]);
+const eventStatus = z.enum(EVENT_STATUSES);
 const timestamp = z.string().meta({ format: "date-time" });
 const json = z.unknown();
 

@@ -4,11 +4,7 @@
 // these check shapes early and never reject what it accepts.
 import { z } from "zod";
 import { charLength } from "../ingest/payloads.js";
-import { FRIENDSHIP_LEVELS } from "../domain.js";
-
-/** Event statuses a webhook can subscribe to (parley._webhook_event_kinds checks the same). */
-export const WEBHOOK_EVENT_KINDS = ["PROCESSED", "FAILED"] as const;
-export type WebhookEventKind = (typeof WEBHOOK_EVENT_KINDS)[number];
+import { FRIENDSHIP_LEVELS, WEBHOOK_EVENT_KINDS } from "../domain.js";
 
 export const WEBHOOK_LIMITS = { urlChars: 2048, secretMinChars: 16, secretMaxChars: 256 } as const;
 
@@ -22,7 +18,7 @@ export const addWebhookSchema = z.strictObject({
     .refine((value) => charLength(value) >= WEBHOOK_LIMITS.secretMinChars, `must be at least ${WEBHOOK_LIMITS.secretMinChars} characters long`)
     .refine((value) => charLength(value) <= WEBHOOK_LIMITS.secretMaxChars, `must be at most ${WEBHOOK_LIMITS.secretMaxChars} characters long`)
     .meta({ description: "Signs every delivery (Parley-Signature). Stored, never returned or logged.", writeOnly: true }),
-  events: z.array(z.enum(WEBHOOK_EVENT_KINDS)).min(1, "must list at least one of PROCESSED, FAILED").optional()
+  events: z.array(z.enum(WEBHOOK_EVENT_KINDS)).min(1, `must list at least one of ${WEBHOOK_EVENT_KINDS.join(", ")}`).optional()
     .meta({ description: "The event statuses to be told about; both when absent." }),
 }).meta({ id: "AddWebhook" });
 export type AddWebhookPayload = z.infer<typeof addWebhookSchema>;

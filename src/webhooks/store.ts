@@ -2,6 +2,7 @@
 // contract's add_webhook / remove_webhook) and the delivery task's two steps.
 import { sql } from "kysely";
 import type { Db } from "../db/pool.js";
+import type { WebhookDeliveryStatus } from "../domain.js";
 import { call, type SqlTarget } from "../ingest/client.js";
 import type { AddWebhookPayload, Webhook } from "./payloads.js";
 
@@ -58,8 +59,8 @@ export interface AttemptRecord {
 }
 
 /** parley.record_webhook_attempt: the delivery's status afterwards, or null when that attempt is not waiting any more. */
-export async function recordAttempt(db: Db, attempt: AttemptRecord): Promise<"PENDING" | "DELIVERED" | "FAILED" | null> {
-  const { rows } = await sql<{ status: "PENDING" | "DELIVERED" | "FAILED" | null }>`
+export async function recordAttempt(db: Db, attempt: AttemptRecord): Promise<WebhookDeliveryStatus | null> {
+  const { rows } = await sql<{ status: WebhookDeliveryStatus | null }>`
     select parley.record_webhook_attempt(
       ${attempt.deliveryId}::uuid, ${attempt.attempt}::integer, ${attempt.attemptedAt}::timestamptz, ${attempt.durationMs}::integer,
       ${attempt.httpStatus}::integer, ${attempt.errorCode}::text, ${attempt.errorDetails}::text,

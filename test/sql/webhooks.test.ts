@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DatabaseError, type PoolClient } from "pg";
 import { createTestDatabase, type TestDatabase } from "../support/database.js";
 import { conversationPayload, uniqueId } from "../support/fixtures.js";
-import { WEBHOOK_EVENT_KINDS } from "../../src/webhooks/payloads.js";
+import { WEBHOOK_EVENT_KINDS } from "../../src/domain.js";
 
 const SECRET = "sql-test-secret-0123456789";
 let database: TestDatabase;

@@ -4,7 +4,7 @@
 import { sql } from "kysely";
 import { z } from "zod";
 import type { Db } from "../../db/pool.js";
-import { EVENT_STATUSES } from "../../db/tables.js";
+import { EVENT_STATUSES } from "../../domain.js";
 import { formatPosition, type Position } from "./position.js";
 
 export const eventChangeSchema = z.object({
