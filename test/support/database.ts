@@ -1,5 +1,7 @@
-// Each test file gets a database of its own, cloned from the migrated template.
-import { inject } from "vitest";
+// Each test file gets a database of its own, cloned from the migrated template: the `database`
+// fixture of `test` (and of `it`, the same), set up once per file on first use and dropped after
+// the file's last test.
+import { inject, test as base } from "vitest";
 import pg from "pg";
 import { randomBytes } from "node:crypto";
 import { createDb, createPool, type Db } from "../../src/db/pool.js";
@@ -51,3 +53,10 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     },
   };
 }
+
+export const test = base.extend("database", { scope: "file" }, async ({}, { onCleanup }) => {
+  const database = await createTestDatabase();
+  onCleanup(() => database.drop());
+  return database;
+});
+export const it = test;
