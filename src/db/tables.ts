@@ -1,6 +1,7 @@
 // The one description of Parley's tables for TypeScript; Kysely derives every
-// query's types from it. Columns mirror migrations/.
-import type { ColumnType, Generated } from "kysely";
+// query's types from it. Columns mirror migrations/: test/db/tables.test.ts reads
+// this file and fails on any difference from the migrated schema.
+import type { ColumnType } from "kysely";
 import type {
   BotType, EventStatus, FriendshipLevel, RankedAgent, Role, SessionEmotion, TopicMetrics, WebhookDeliveryStatus,
   WebhookEventKind,
@@ -9,8 +10,12 @@ import type {
 /** numeric comes back from pg as a string; it is written as a number. */
 type Numeric = ColumnType<string, number | string, number | string>;
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
-type DefaultedTimestamp = ColumnType<Date, Date | string | undefined, Date | string>;
 type Json<T> = ColumnType<T, string, string>;
+/**
+ * A column with a default (or an identity): an insert may leave it out. Kysely's Generated<T>
+ * would take a ColumnType as the select type itself; this keeps its three types.
+ */
+type Defaulted<T> = T extends ColumnType<infer S, infer I, infer U> ? ColumnType<S, I | undefined, U> : ColumnType<T, T | undefined, T>;
 
 export interface ConversationsTable {
   conversation_id: string;
@@ -20,12 +25,12 @@ export interface ConversationsTable {
   bot_name: string | null;
   started_at: Timestamp;
   ended_at: Timestamp | null;
-  is_active: Generated<boolean>;
+  is_active: Defaulted<boolean>;
   duration_seconds: ColumnType<string | null, never, never>;
-  message_count: Generated<number>;
-  last_activity_at: DefaultedTimestamp;
-  metadata: Json<Record<string, unknown>>;
-  created_at: DefaultedTimestamp;
+  message_count: Defaulted<number>;
+  last_activity_at: Defaulted<Timestamp>;
+  metadata: Defaulted<Json<Record<string, unknown>>>;
+  created_at: Defaulted<Timestamp>;
   /** Set by parley.apply_retention when it deleted the messages (migrations/0005). */
   messages_deleted_at: Timestamp | null;
 }
@@ -38,19 +43,19 @@ export interface MessagesTable {
   content: string;
   sent_at: Timestamp | null;
   metadata: Json<Record<string, unknown>> | null;
-  created_at: DefaultedTimestamp;
+  created_at: Defaulted<Timestamp>;
   /** Generated from content (migrations/0005); tsvector text as pg returns it. */
-  search_vector: ColumnType<string, never, never>;
+  search_vector: ColumnType<string | null, never, never>;
 }
 
 export interface ConversationEventsTable {
-  event_id: Generated<string>;
+  event_id: Defaulted<string>;
   conversation_id: string;
   profile_id: string;
-  status: ColumnType<EventStatus, EventStatus | undefined, EventStatus>;
-  attempt_count: Generated<number>;
-  next_attempt_at: DefaultedTimestamp;
-  created_at: DefaultedTimestamp;
+  status: Defaulted<EventStatus>;
+  attempt_count: Defaulted<number>;
+  next_attempt_at: Defaulted<Timestamp>;
+  created_at: Defaulted<Timestamp>;
   last_attempt_at: Timestamp | null;
   processed_at: Timestamp | null;
   friendship_score_change: Numeric | null;
@@ -71,14 +76,14 @@ export interface EventChangesTable {
   change_id: ColumnType<string, never, never>;
   event_id: string;
   status: EventStatus;
-  changed_at: DefaultedTimestamp;
+  changed_at: Defaulted<Timestamp>;
 }
 
 export interface EventChangesHorizonTable {
-  singleton: Generated<boolean>;
+  singleton: Defaulted<boolean>;
   txid: string;
   change_id: string;
-  pruned_at: DefaultedTimestamp;
+  pruned_at: Defaulted<Timestamp>;
 }
 
 export interface ConversationEmbeddingsTable {
@@ -86,43 +91,43 @@ export interface ConversationEmbeddingsTable {
   model: string;
   dimension: number;
   embedding: number[];
-  created_at: DefaultedTimestamp;
+  created_at: Defaulted<Timestamp>;
   /** Generated: one bit per dimension, set where positive (migrations/0005). */
-  embedding_signs: ColumnType<string, never, never>;
+  embedding_signs: ColumnType<string | null, never, never>;
 }
 
 export interface EmbeddingCacheTable {
   model: string;
   content_hash: Buffer;
   embedding: number[];
-  created_at: DefaultedTimestamp;
+  created_at: Defaulted<Timestamp>;
 }
 
 export interface FriendshipStatusTable {
   profile_id: string;
-  friendship_score: Numeric;
-  friendship_level: FriendshipLevel;
-  topic_metrics: Json<TopicMetrics>;
-  conversation_count: Generated<number>;
+  friendship_score: Defaulted<Numeric>;
+  friendship_level: Defaulted<FriendshipLevel>;
+  topic_metrics: Defaulted<Json<TopicMetrics>>;
+  conversation_count: Defaulted<number>;
   last_event_id: string | null;
-  updated_at: DefaultedTimestamp;
+  updated_at: Defaulted<Timestamp>;
 }
 
 export interface AgentCatalogTable {
   agent_id: string;
   agent_type: BotType;
   name: string;
-  topics: string[];
-  levels: FriendshipLevel[];
-  is_enabled: Generated<boolean>;
+  topics: Defaulted<string[]>;
+  levels: Defaulted<FriendshipLevel[]>;
+  is_enabled: Defaulted<boolean>;
 }
 
 export interface AgentCandidatesTable {
   profile_id: string;
-  greeting_agent: Json<RankedAgent | null>;
-  talk_candidates: Json<RankedAgent[]>;
-  game_candidates: Json<RankedAgent[]>;
-  computed_at: DefaultedTimestamp;
+  greeting_agent: Json<RankedAgent> | null;
+  talk_candidates: Defaulted<Json<RankedAgent[]>>;
+  game_candidates: Defaulted<Json<RankedAgent[]>>;
+  computed_at: Defaulted<Timestamp>;
   expires_at: Timestamp;
   source_event_id: string | null;
 }
@@ -131,8 +136,8 @@ export interface WorkerHeartbeatsTable {
   worker_id: string;
   hostname: string;
   pid: number;
-  started_at: DefaultedTimestamp;
-  last_seen_at: DefaultedTimestamp;
+  started_at: Defaulted<Timestamp>;
+  last_seen_at: Defaulted<Timestamp>;
   /** The graphile-worker pool the process runs now. */
   pool_id: string | null;
   /** The pool that delivers webhooks (migrations/0006). */
@@ -140,32 +145,32 @@ export interface WorkerHeartbeatsTable {
 }
 
 export interface WebhooksTable {
-  webhook_id: Generated<string>;
+  webhook_id: Defaulted<string>;
   url: string;
   /** Readable by the owner and through parley.webhook_delivery_to_send only (sql/zz_grants.sql). */
   secret: string;
   events: WebhookEventKind[];
-  created_at: DefaultedTimestamp;
+  created_at: Defaulted<Timestamp>;
 }
 
 export interface WebhookMessagesTable {
   /** Parley-Delivery-Id: the same on every attempt of this delivery. */
-  delivery_id: Generated<string>;
+  delivery_id: Defaulted<string>;
   webhook_id: string;
   event_id: string;
   payload: Json<Record<string, unknown>>;
-  created_at: DefaultedTimestamp;
+  created_at: Defaulted<Timestamp>;
 }
 
 /** One row per attempt; a delivery's latest attempt is its state. */
 export interface WebhookDeliveriesTable {
   delivery_id: string;
   attempt: number;
-  status: ColumnType<WebhookDeliveryStatus, WebhookDeliveryStatus | undefined, WebhookDeliveryStatus>;
+  status: Defaulted<WebhookDeliveryStatus>;
   http_status: number | null;
   error_code: string | null;
   error_details: string | null;
-  scheduled_at: DefaultedTimestamp;
+  scheduled_at: Defaulted<Timestamp>;
   attempted_at: Timestamp | null;
   duration_ms: number | null;
 }
@@ -182,6 +187,24 @@ export interface PipelineStatsView {
   latency_p99_seconds: number | null;
 }
 
+export interface PipelineThroughputView {
+  minute: Date;
+  processed: string;
+}
+
+export interface FailuresByCodeView {
+  error_code: string | null;
+  events: string;
+  first_failed_at: Date | null;
+  last_failed_at: Date | null;
+}
+
+/** The full-text configuration of parley.messages.search_vector (sql/search_language.sql). */
+export interface SearchSettingsTable {
+  only_row: Defaulted<boolean>;
+  language: Defaulted<string>;
+}
+
 export interface Database {
   "parley.conversations": ConversationsTable;
   "parley.messages": MessagesTable;
@@ -195,6 +218,9 @@ export interface Database {
   "parley.event_changes": EventChangesTable;
   "parley.event_changes_horizon": EventChangesHorizonTable;
   "parley.pipeline_stats": PipelineStatsView;
+  "parley.pipeline_throughput": PipelineThroughputView;
+  "parley.failures_by_code": FailuresByCodeView;
+  "parley.search_settings": SearchSettingsTable;
   "parley.webhooks": WebhooksTable;
   "parley.webhook_messages": WebhookMessagesTable;
   "parley.webhook_deliveries": WebhookDeliveriesTable;

@@ -89,7 +89,7 @@ const numberOrNull = (value: string | number | null) => (value === null ? null :
 export async function readPipelineStats(db: Db): Promise<PipelineStats> {
   const [stats, throughput] = await Promise.all([
     db.selectFrom("parley.pipeline_stats").selectAll().executeTakeFirstOrThrow(),
-    sql<{ minute: Date; processed: string }>`select minute, processed from parley.pipeline_throughput`.execute(db),
+    db.selectFrom("parley.pipeline_throughput").select(["minute", "processed"]).orderBy("minute").execute(),
   ]);
   return {
     pending: Number(stats.pending),
@@ -99,7 +99,7 @@ export async function readPipelineStats(db: Db): Promise<PipelineStats> {
     oldest_pending_seconds: stats.oldest_pending_seconds,
     processed_last_hour: Number(stats.processed_last_hour),
     latency_seconds: { p50: stats.latency_p50_seconds, p95: stats.latency_p95_seconds, p99: stats.latency_p99_seconds },
-    throughput: throughput.rows.map((row) => ({ minute: row.minute.toISOString(), processed: Number(row.processed) })),
+    throughput: throughput.map((row) => ({ minute: row.minute.toISOString(), processed: Number(row.processed) })),
   };
 }
 
