@@ -2,6 +2,7 @@
 import { sql } from "kysely";
 import type { Db } from "../db/pool.js";
 import { ParleyError } from "../ingest/errors.js";
+import { INITIAL_FRIENDSHIP_STATE } from "../pipeline/friendship.js";
 import type { ConversationDetail, Health, UserState } from "./route-schemas.js";
 
 const iso = (value: Date) => value.toISOString();
@@ -111,9 +112,8 @@ export async function readUserState(db: Db, profileId: string): Promise<UserStat
           updated_at: iso(status.updated_at),
         }
       : {
-          friendship_score: 0,
-          friendship_level: "PHASE1_STRANGER",
-          topic_metrics: {},
+          // A user with no processed conversation: the columns' defaults (test/db/tables.test.ts).
+          ...INITIAL_FRIENDSHIP_STATE,
           conversation_count: 0,
           last_event_id: null,
           updated_at: null,
@@ -134,13 +134,10 @@ export async function readUserState(db: Db, profileId: string): Promise<UserStat
 
 export async function readHealth(db: Db, staleAfterSeconds: number): Promise<Omit<Health, "status" | "event_stream">> {
   const started = performance.now();
-  const queue = await sql<{ pending: string; processing: string; failed: string; oldest_pending_seconds: number | null }>`
-    select
-      (select count(*) from parley.conversation_events where status = 'PENDING') as pending,
-      (select count(*) from parley.conversation_events where status = 'PROCESSING') as processing,
-      (select count(*) from parley.conversation_events where status = 'FAILED') as failed,
-      (select extract(epoch from now() - min(created_at))::float8 from parley.conversation_events
-        where status in ('PENDING', 'PROCESSING')) as oldest_pending_seconds`.execute(db);
+  // Only the columns read are computed, each from its partial index (sql/pipeline_stats.sql).
+  const counts = await db.selectFrom("parley.pipeline_stats")
+    .select(["pending", "processing", "failed", "oldest_pending_seconds"])
+    .executeTakeFirstOrThrow();
   const latency = performance.now() - started;
   const workers = await db
     .selectFrom("parley.worker_heartbeats")
@@ -148,7 +145,6 @@ export async function readHealth(db: Db, staleAfterSeconds: number): Promise<Omi
     .select(sql<number>`extract(epoch from now() - last_seen_at)::float8`.as("seconds_since_seen"))
     .orderBy("started_at")
     .execute();
-  const counts = queue.rows[0]!;
   return {
     database: { reachable: true, latency_ms: Math.round(latency * 10) / 10 },
     queue: {
