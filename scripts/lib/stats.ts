@@ -48,12 +48,14 @@ export async function readStats(pool: pg.Pool, database: string): Promise<StatsS
       from parley.conversation_events
       where status in ('PENDING', 'PROCESSING') and attempt_count > 0 and error_code is not null
       group by error_code order by count(*) desc, error_code limit 10`)).rows;
+    // FAILED events by error_code come from the view the dashboard reads, with each group's latest details.
     const failed = (await client.query(`
-      select error_code, count(*) as count, max(coalesce(last_attempt_at, created_at)) as last_at,
-             (array_agg(error_details order by event_id desc))[1] as example
-      from parley.conversation_events
-      where status = 'FAILED'
-      group by error_code order by count(*) desc, error_code limit 10`)).rows;
+      select f.error_code, f.events as count, f.last_failed_at as last_at,
+             (select e.error_details from parley.conversation_events e
+              where e.status = 'FAILED' and e.error_code is not distinct from f.error_code
+              order by e.event_id desc limit 1) as example
+      from parley.failures_by_code f
+      order by f.events desc, f.error_code limit 10`)).rows;
     const jobs = (await client.query(`
       select count(*) filter (where locked_at is not null) as running,
              count(*) filter (where locked_at is null and run_at <= now()) as due,
