@@ -23,9 +23,7 @@ security definer
 set search_path = pg_catalog, pg_temp
 as $$
 declare
-  -- README, "Limits": elements per call. 1000 payloads of 20 messages is
-  -- about 3 MB and well under a second; larger batches only hold locks longer.
-  max_payloads constant integer := 1000;
+  max_payloads constant integer := parley._limit('payloads_per_call');
   total integer;
   element jsonb;
   position integer;
@@ -271,10 +269,10 @@ as $$
     and length(p ->> 'conversation_id') between 1 and parley._limit('id_chars')
     and case
           when jsonb_typeof(p -> 'profile_id') = 'string' then
-            length(p ->> 'profile_id') between 1 and 200
+            length(p ->> 'profile_id') between 1 and parley._limit('id_chars')
             and (coalesce(jsonb_typeof(p -> 'user_id'), 'null') = 'null' or p -> 'user_id' = p -> 'profile_id')
           when coalesce(jsonb_typeof(p -> 'profile_id'), 'null') = 'null' then
-            jsonb_typeof(p -> 'user_id') = 'string' and length(p ->> 'user_id') between 1 and 200
+            jsonb_typeof(p -> 'user_id') = 'string' and length(p ->> 'user_id') between 1 and parley._limit('id_chars')
           else false
         end
     and p -> 'bot_type' in ('"TALK"'::jsonb, '"GREETING"'::jsonb, '"GAME_ACTIVITY"'::jsonb)

@@ -33,7 +33,7 @@ import { webhookRoutes } from "./routes/webhooks.js";
  * jsonb text, which can be larger or smaller than the JSON sent. Bodies above
  * this are 413 here; bodies below it that SQL finds too large are 413 too.
  */
-export const BODY_LIMIT = Math.ceil(LIMITS.payloadBytes * 1.5);
+export const BODY_LIMIT = Math.ceil(LIMITS.payload_bytes * 1.5);
 export const RETRY_AFTER_SECONDS = 5;
 const SSE_HEARTBEAT_MS = 15_000;
 

@@ -1,7 +1,7 @@
 // The schemas of the HTTP API's routes: parameters, queries and responses. Request payloads
 // are the SQL API's, in src/ingest/payloads.ts. Both feed the OpenAPI document.
 import { z } from "zod";
-import { appendMessagesSchema, conversationIdSchema, eventIdSchema } from "../ingest/payloads.js";
+import { appendMessagesSchema, conversationIdSchema, eventIdSchema, idSchema } from "../ingest/payloads.js";
 import { ERROR_CODES } from "../ingest/errors.js";
 import { BOT_TYPES, EVENT_STATUSES, FRIENDSHIP_LEVELS, ROLES } from "../domain.js";
 
@@ -17,7 +17,7 @@ export const errorSchema = z.object({
 
 export const conversationParams = z.strictObject({ conversation_id: conversationIdSchema });
 export const eventParams = z.strictObject({ event_id: eventIdSchema });
-export const userParams = z.strictObject({ profile_id: z.string().min(1).max(200) });
+export const userParams = z.strictObject({ profile_id: idSchema });
 
 export const appendMessagesBody = z.strictObject({ messages: appendMessagesSchema });
 
@@ -134,8 +134,8 @@ export const healthSchema = z.object({
 export type Health = z.infer<typeof healthSchema>;
 
 export const streamQuery = z.strictObject({
-  profile_id: z.string().min(1).max(200).optional(),
-  user_id: z.string().min(1).max(200).optional().meta({ description: "Synonym of profile_id." }),
+  profile_id: idSchema.optional(),
+  user_id: idSchema.optional().meta({ description: "Synonym of profile_id." }),
   conversation_id: conversationIdSchema.optional(),
   last_event_id: z.string().optional()
     .meta({ description: "Resume cursor for clients that cannot send the Last-Event-ID header; the header wins." }),
@@ -153,7 +153,7 @@ export const searchQuery = z.strictObject({
   from: timestamp.optional().meta({ description: "Only conversations that ended at or after this ISO-8601 time." }),
   to: timestamp.optional().meta({ description: "Only conversations that ended at or before this ISO-8601 time." }),
   bot_type: z.enum(BOT_TYPES).optional(),
-  bot_id: z.string().min(1).max(200).optional(),
+  bot_id: idSchema.optional(),
 });
 export type SearchQuery = z.infer<typeof searchQuery>;
 

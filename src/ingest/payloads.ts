@@ -7,14 +7,18 @@
 import { z } from "zod";
 import { BOT_TYPES, ROLES } from "../domain.js";
 
-/** The documented input limits; sql/_limits.sql is where they are enforced. */
+/**
+ * The input limits, as parley._limit(name) enforces them (sql/_limits.sql, the one source);
+ * test/ingest/limits.test.ts fails when the two differ.
+ */
 export const LIMITS = {
-  payloadBytes: 1_048_576,
-  messagesPerCall: 1000,
-  messagesPerConversation: 10_000,
-  contentChars: 32_768,
-  idChars: 200,
-  nameChars: 500,
+  payload_bytes: 1_048_576,
+  messages_per_call: 1000,
+  payloads_per_call: 1000,
+  messages_per_conversation: 10_000,
+  content_chars: 32_768,
+  id_chars: 200,
+  name_chars: 500,
 } as const;
 
 /** Length in Unicode code points, as PostgreSQL's length() counts it (JS counts UTF-16 units). */
@@ -38,24 +42,26 @@ const timestamp = z.string()
 
 const metadata = z.record(z.string(), z.unknown()).meta({ description: "Any JSON object." });
 
-export const conversationIdSchema = text(LIMITS.idChars).meta({ example: "conv_abc123xyz" });
+/** Any id Parley takes: conversation, profile, bot and message ids. */
+export const idSchema = text(LIMITS.id_chars);
+export const conversationIdSchema = idSchema.meta({ example: "conv_abc123xyz" });
 
 export const messageSchema = z.strictObject({
   role: z.enum(ROLES),
-  content: z.string().refine((value) => charLength(value) <= LIMITS.contentChars,
-    `is longer than ${LIMITS.contentChars} characters`),
+  content: z.string().refine((value) => charLength(value) <= LIMITS.content_chars,
+    `is longer than ${LIMITS.content_chars} characters`),
   timestamp: timestamp.nullish(),
-  message_id: text(LIMITS.idChars).nullish()
+  message_id: text(LIMITS.id_chars).nullish()
     .meta({ description: "Makes a retried append idempotent: a message_id already stored is skipped." }),
   metadata: metadata.nullish(),
 }).meta({ id: "Message" });
 
-const messages = z.array(messageSchema).max(LIMITS.messagesPerCall, `has more than ${LIMITS.messagesPerCall} messages`);
+const messages = z.array(messageSchema).max(LIMITS.messages_per_call, `has more than ${LIMITS.messages_per_call} messages`);
 
 // profile_id is the user id; user_id is accepted as its synonym.
 const profileFields = {
-  profile_id: text(LIMITS.idChars).nullish().meta({ example: "user_123" }),
-  user_id: text(LIMITS.idChars).nullish().meta({ description: "Synonym of profile_id." }),
+  profile_id: text(LIMITS.id_chars).nullish().meta({ example: "user_123" }),
+  user_id: text(LIMITS.id_chars).nullish().meta({ description: "Synonym of profile_id." }),
 };
 
 function checkProfile(payload: { profile_id?: string | null; user_id?: string | null }, ctx: z.RefinementCtx) {
@@ -69,8 +75,8 @@ function checkProfile(payload: { profile_id?: string | null; user_id?: string | 
 const conversationFields = {
   ...profileFields,
   bot_type: z.enum(BOT_TYPES),
-  bot_id: text(LIMITS.idChars).meta({ example: "talk_movie_preference" }),
-  bot_name: text(LIMITS.nameChars).nullish(),
+  bot_id: text(LIMITS.id_chars).meta({ example: "talk_movie_preference" }),
+  bot_name: text(LIMITS.name_chars).nullish(),
   metadata: metadata.nullish(),
 };
 

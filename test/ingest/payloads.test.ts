@@ -44,15 +44,15 @@ describe("endConversationSchema", () => {
 
 describe("limits", () => {
   it("counts characters as PostgreSQL does (code points), so it never rejects what SQL accepts", () => {
-    const emoji = "😀".repeat(LIMITS.contentChars);
-    expect(emoji.length).toBe(2 * LIMITS.contentChars);
-    expect(charLength(emoji)).toBe(LIMITS.contentChars);
+    const emoji = "😀".repeat(LIMITS.content_chars);
+    expect(emoji.length).toBe(2 * LIMITS.content_chars);
+    expect(charLength(emoji)).toBe(LIMITS.content_chars);
     expect(appendMessagesSchema.safeParse([{ role: "user", content: emoji }]).success).toBe(true);
     expect(firstProblem(appendMessagesSchema, [{ role: "user", content: `${emoji}x` }])?.field).toBe("[0].content");
   });
 
   it("caps a call at 1000 messages", () => {
-    const messages = Array.from({ length: LIMITS.messagesPerCall + 1 }, () => ({ role: "user", content: "hi" }));
+    const messages = Array.from({ length: LIMITS.messages_per_call + 1 }, () => ({ role: "user", content: "hi" }));
     expect(firstProblem(appendMessagesSchema, messages)?.problem).toMatch(/more than 1000 messages/);
   });
 });

@@ -2,6 +2,8 @@
 // invalid (each naming the field the SQL API must blame), and the exact
 // instant a generated timestamp denotes, computed independently of PostgreSQL.
 import fc from "fast-check";
+import { BOT_TYPES, ROLES, type BotType, type Role } from "../../src/domain.js";
+import { LIMITS } from "../../src/ingest/payloads.js";
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 export type JsonObject = { [key: string]: Json };
@@ -178,7 +180,7 @@ export const BAD_TIMESTAMPS = [
 // Payloads
 
 export interface GeneratedMessage {
-  role: "user" | "agent" | "system";
+  role: Role;
   content: string;
   timestamp?: GeneratedTime | null;
   message_id?: string | null;
@@ -188,7 +190,7 @@ export interface GeneratedMessage {
 export interface GeneratedPayload {
   conversation_id: string;
   profile: { profile_id?: string; user_id?: string };
-  bot_type: "TALK" | "GREETING" | "GAME_ACTIVITY";
+  bot_type: BotType;
   bot_id: string;
   bot_name?: string | null;
   start: GeneratedTime;
@@ -221,18 +223,18 @@ export function messageJson(message: GeneratedMessage): JsonObject {
   return json;
 }
 
-/** Ids up to the 200-character limit, counted in code points, not UTF-16 units. */
+/** Ids up to their length limit, counted in code points, not UTF-16 units. */
 export const idArb = fc.oneof(
   { weight: 4, arbitrary: nonEmpty(40) },
-  { weight: 1, arbitrary: fc.constantFrom("😀".repeat(200), "x".repeat(200), "é".repeat(199) + "😀") },
+  { weight: 1, arbitrary: fc.constantFrom("😀".repeat(LIMITS.id_chars), "x".repeat(LIMITS.id_chars), "é".repeat(LIMITS.id_chars - 1) + "😀") },
 );
 
 const optional = <T>(arb: fc.Arbitrary<T>) => fc.option(fc.option(arb, { nil: null }), { nil: undefined });
 
 export const messageArb: fc.Arbitrary<GeneratedMessage> = fc.record(
   {
-    role: fc.constantFrom<"user" | "agent" | "system">("user", "agent", "system"),
-    content: fc.oneof({ weight: 6, arbitrary: hostileText(200) }, { weight: 1, arbitrary: fc.constantFrom("x".repeat(32768), "😀".repeat(32768)) }),
+    role: fc.constantFrom<Role>(...ROLES),
+    content: fc.oneof({ weight: 6, arbitrary: hostileText(200) }, { weight: 1, arbitrary: fc.constantFrom("x".repeat(LIMITS.content_chars), "😀".repeat(LIMITS.content_chars)) }),
     timestamp: optional(timeArb),
     message_id: optional(idArb),
     metadata: optional(jsonObject),
@@ -258,9 +260,9 @@ export const payloadArb: fc.Arbitrary<GeneratedPayload> = fc
       profile: idArb.chain((id) =>
         fc.constantFrom<GeneratedPayload["profile"]>({ profile_id: id }, { user_id: id }, { profile_id: id, user_id: id }),
       ),
-      bot_type: fc.constantFrom<"TALK" | "GREETING" | "GAME_ACTIVITY">("TALK", "GREETING", "GAME_ACTIVITY"),
+      bot_type: fc.constantFrom<BotType>(...BOT_TYPES),
       bot_id: idArb,
-      bot_name: optional(fc.oneof(nonEmpty(60), fc.constant("n".repeat(500)))),
+      bot_name: optional(fc.oneof(nonEmpty(60), fc.constant("n".repeat(LIMITS.name_chars)))),
       times: fc.tuple(timeArb, timeArb),
       messages: fc.array(messageArb, { maxLength: 6 }),
       metadata: optional(jsonObject),
@@ -283,7 +285,9 @@ export interface Fault {
 }
 
 const wrongType = fc.constantFrom<Json>(0, 1.5, -1, true, false, {}, { a: 1 }, [], ["x"]);
-const TEXT_LIMITS: Record<string, number> = { conversation_id: 200, profile_id: 200, user_id: 200, bot_id: 200, bot_name: 500 };
+const TEXT_LIMITS: Record<string, number> = {
+  conversation_id: LIMITS.id_chars, profile_id: LIMITS.id_chars, user_id: LIMITS.id_chars, bot_id: LIMITS.id_chars, bot_name: LIMITS.name_chars,
+};
 const REQUIRED = ["conversation_id", "bot_type", "bot_id", "start_time", "end_time", "conversation_log"];
 
 const set = (key: string, value: Json) => (payload: JsonObject): Json => ({ ...payload, [key]: value });
@@ -316,7 +320,7 @@ export function topLevelFaultArb(kind: Kind): fc.Arbitrary<Fault> {
     fc.tuple(fc.constantFrom(...Object.keys(TEXT_LIMITS)), fc.constantFrom("x", "😀"))
       .map(([key, unit]) => ({ name: `${key} too long`, path: key, apply: set(key, unit.repeat(TEXT_LIMITS[key]! + 1)) })),
     fc.oneof(fc.constantFrom("talk", "TALK ", "GAME", "x".repeat(33), "'; drop table x; --"), hostileText(20))
-      .filter((value) => !["TALK", "GREETING", "GAME_ACTIVITY", ""].includes(value))
+      .filter((value) => value !== "" && !(BOT_TYPES as readonly string[]).includes(value))
       .map((value) => ({ name: `bot_type ${JSON.stringify(value)}`, path: "bot_type", apply: set("bot_type", value) })),
     fc.tuple(fc.constantFrom(...times), fc.constantFrom(...BAD_TIMESTAMPS))
       .map(([key, value]) => ({ name: `${key} ${JSON.stringify(value)}`, path: key, apply: set(key, value) })),

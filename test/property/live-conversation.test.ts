@@ -5,6 +5,7 @@
 // whose message_id was already stored; every fault rejected with 22023 on its
 // field and nothing written.
 import fc from "fast-check";
+import { LIMITS } from "../../src/ingest/payloads.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "../support/database.js";
 import {
@@ -39,7 +40,7 @@ const liveMessageArb: fc.Arbitrary<GeneratedMessage> = fc.record(
     content: hostileText(100),
     timestamp: fc.option(timeArb, { nil: undefined }),
     // A small pool: later batches repeat earlier ids, as a retrying client does.
-    message_id: fc.option(fc.constantFrom("a", "b", "c", "😀", "'; --", "m".repeat(200)), { nil: undefined }),
+    message_id: fc.option(fc.constantFrom("a", "b", "c", "😀", "'; --", "m".repeat(LIMITS.id_chars)), { nil: undefined }),
     metadata: fc.option(jsonObject, { nil: undefined }),
   },
   { requiredKeys: ["role", "content"] },
