@@ -6,6 +6,7 @@
 import { sampleConversations } from "./lib/sample-conversations.js";
 import { CachedEmbedder, createEmbedder } from "../src/embed/index.js";
 import { meanVector } from "../src/pipeline/vectors.js";
+import { loadConfig } from "../src/config.js";
 
 const QUERIES = [
   "dune movie", "jazz concert", "my dog", "hiking in the mountains", "pizza recipe", "football match", "learning guitar",
@@ -15,7 +16,7 @@ const QUERIES = [
 const K = 10;
 
 const name = process.argv[2] === "hashing" ? "hashing" : "local";
-const embedder = new CachedEmbedder(createEmbedder(name), { maxEntries: 100_000 });
+const embedder = new CachedEmbedder(createEmbedder(name, loadConfig().embedding), { maxEntries: 100_000 });
 const conversations = sampleConversations(1000, 7, { users: 1 });
 const vectors: Float32Array[] = [];
 for (const conversation of conversations) {

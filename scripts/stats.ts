@@ -3,6 +3,7 @@
 import { parseArgs } from "node:util";
 import { loadConfig } from "../src/config.js";
 import { createPool } from "../src/db/pool.js";
+import { embeddedDatabaseUrl } from "../src/db/embedded.js";
 import { describeDatabase, readStats, renderStats } from "./lib/stats.js";
 
 const { values } = parseArgs({
@@ -11,7 +12,7 @@ const { values } = parseArgs({
 const intervalMs = Math.max(0.5, Number(values.interval) || 2) * 1000;
 
 const config = loadConfig();
-const url = config.databaseUrl ?? `postgres://postgres:postgres@127.0.0.1:${config.embeddedPort}/postgres`;
+const url = config.databaseUrl ?? embeddedDatabaseUrl(config.embeddedPort);
 const pool = createPool(url, 1, "parley-stats");
 const database = describeDatabase(url) + (config.databaseUrl ? "" : " (embedded: no DATABASE_URL)");
 

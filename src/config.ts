@@ -6,6 +6,7 @@ import { parseRetrySchedule, DEFAULT_RETRY_POLICY } from "./pipeline/backoff.js"
 import { DEFAULT_SCORE_WEIGHTS } from "./pipeline/score.js";
 import { DEFAULT_LEVEL_THRESHOLDS } from "./pipeline/friendship.js";
 import { parseRetention } from "./worker/apply-retention.js";
+import { EMBEDDER_NAMES, type EmbedderSettings } from "./embed/index.js";
 
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 
@@ -65,7 +66,7 @@ export const configSchema = z.object({
   PARLEY_CLAIM_LEASE: z.string().default("5m").transform(duration),
   // How long the live stream's change log keeps entries for resuming clients.
   PARLEY_CHANGE_RETENTION: z.string().default("24h").transform(duration),
-  PARLEY_EMBEDDER: z.enum(["local", "hashing", "ollama", "openai"]).default("local"),
+  PARLEY_EMBEDDER: z.enum(EMBEDDER_NAMES).default("local"),
   PARLEY_OLLAMA_URL: z.string().url().default("http://127.0.0.1:11434"),
   PARLEY_OLLAMA_MODEL: z.string().min(1).default("nomic-embed-text"),
   PARLEY_OPENAI_BASE_URL: z.string().url().default("https://api.openai.com"),
@@ -156,7 +157,7 @@ export function parseConfig(env: Record<string, string | undefined>) {
       timeoutMs: raw.PARLEY_EMBED_TIMEOUT_MS,
       batchSize: raw.PARLEY_EMBED_BATCH_SIZE,
       dimension: raw.PARLEY_EMBED_DIMENSION,
-    },
+    } satisfies EmbedderSettings,
     idleTimeoutSeconds: raw.PARLEY_IDLE_TIMEOUT,
     retryPolicy: { scheduleSeconds: raw.PARLEY_RETRY_SCHEDULE, maxAttempts: raw.PARLEY_MAX_ATTEMPTS },
     scoreWeights: { ...DEFAULT_SCORE_WEIGHTS, ...raw.PARLEY_SCORE_WEIGHTS },

@@ -9,7 +9,7 @@ import { createLogger } from "./log.js";
 import { Lifecycle } from "./lifecycle.js";
 import { migrate } from "./db/migrate.js";
 import { createPool } from "./db/pool.js";
-import { startEmbeddedPostgres, type EmbeddedDatabase } from "./db/embedded.js";
+import { embeddedDatabaseUrl, startEmbeddedPostgres, type EmbeddedDatabase } from "./db/embedded.js";
 import { createApiPool } from "./http/pool.js";
 import { buildApp } from "./http/app.js";
 import { createMetrics } from "./metrics/registry.js";
@@ -29,7 +29,7 @@ await lifecycle.start(async (signal) => {
   let databaseUrl = config.databaseUrl;
   let embedded: EmbeddedDatabase | undefined;
   if (databaseUrl === undefined) {
-    const url = `postgres://postgres:postgres@127.0.0.1:${config.embeddedPort}/postgres`;
+    const url = embeddedDatabaseUrl(config.embeddedPort);
     // The first line a newcomer reads: where the data lives and how to look at it.
     log.info({ database_url: url, data_dir: EMBEDDED_DATA_DIR },
       `no DATABASE_URL: starting an embedded PostgreSQL at ${url} (data in ${EMBEDDED_DATA_DIR}/, kept between runs; inspect it with: psql ${url})`);

@@ -60,7 +60,15 @@ describe("configuration", () => {
     [{ DATABASE_URL: "not a url" }, /^DATABASE_URL: /],
     [{ PARLEY_MESSAGE_RETENTION: "forever" }, /^PARLEY_MESSAGE_RETENTION: must be a period like/],
     [{ PARLEY_MESSAGE_RETENTION: "0 days" }, /^PARLEY_MESSAGE_RETENTION: must be longer than zero/],
+    [{ PARLEY_EMBEDDER: "openai" }, /^PARLEY_OPENAI_API_KEY: is required with PARLEY_EMBEDDER=openai and api.openai.com/],
   ])("rejects %o with one line naming the variable", (env, message) => {
     expect(() => parseConfig(env)).toThrow(message);
+  });
+
+  it("needs no OpenAI key for another OpenAI-compatible server, and takes one for api.openai.com", () => {
+    expect(parseConfig({ PARLEY_EMBEDDER: "openai", PARLEY_OPENAI_BASE_URL: "http://127.0.0.1:8000/v1" }).embedding.openai.apiKey).toBeUndefined();
+    expect(parseConfig({ PARLEY_EMBEDDER: "openai", PARLEY_OPENAI_API_KEY: "sk-test" }).embedding.openai).toEqual({
+      baseUrl: "https://api.openai.com", apiKey: "sk-test", model: "text-embedding-3-small",
+    });
   });
 });

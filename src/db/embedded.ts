@@ -4,6 +4,11 @@ import { mkdir } from "node:fs/promises";
 import { existsSync } from "node:fs";
 import path from "node:path";
 
+/** Where the embedded server answers: its superuser and password are fixed below. */
+export function embeddedDatabaseUrl(port: number): string {
+  return `postgres://postgres:postgres@127.0.0.1:${port}/postgres`;
+}
+
 export interface EmbeddedDatabase {
   url: string;
   stop(): Promise<void>;
@@ -48,7 +53,7 @@ export async function startEmbeddedPostgres(options: { dataDir: string; port: nu
   if (!initialised) await server.initialise();
   await server.start();
   return {
-    url: `postgres://postgres:postgres@127.0.0.1:${options.port}/postgres`,
+    url: embeddedDatabaseUrl(options.port),
     stop: () => server.stop(),
   };
 }

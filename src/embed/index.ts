@@ -14,18 +14,21 @@ export { OllamaEmbedder } from "./ollama.js";
 export { OpenAIEmbedder } from "./openai.js";
 export { ProviderError, RemoteEmbedder, type ProviderFailure } from "./remote.js";
 
-/** The embedders `createEmbedder` knows. To add a provider, add its name here and in `providers`. */
+/**
+ * The embedders `createEmbedder` knows (PARLEY_EMBEDDER's values). To add a provider, add its
+ * name here and in `providers`.
+ */
 export const EMBEDDER_NAMES = ["local", "hashing", "ollama", "openai"] as const;
 export type EmbedderName = (typeof EMBEDDER_NAMES)[number];
 
-/** Settings of the remote providers (config.embedding); the local ones need none. */
+/** Settings of the remote providers, with their defaults filled in: config.embedding (src/config.ts). */
 export interface EmbedderSettings {
-  ollama?: { url?: string | undefined; model?: string | undefined };
-  openai?: { baseUrl?: string | undefined; apiKey?: string | undefined; model?: string | undefined };
-  timeoutMs?: number | undefined;
+  ollama: { url: string; model: string };
+  openai: { baseUrl: string; apiKey?: string | undefined; model: string };
+  timeoutMs: number;
   dimension?: number | undefined;
   /** Texts per request to a remote provider. */
-  batchSize?: number | undefined;
+  batchSize: number;
 }
 
 const providers: Record<EmbedderName, (settings: EmbedderSettings) => Embedder> = {
@@ -36,7 +39,7 @@ const providers: Record<EmbedderName, (settings: EmbedderSettings) => Embedder> 
 };
 
 /** A new embedder of the given kind; throws on a name not in EMBEDDER_NAMES. */
-export function createEmbedder(name: EmbedderName, settings: EmbedderSettings = {}): Embedder {
+export function createEmbedder(name: EmbedderName, settings: EmbedderSettings): Embedder {
   const create = Object.hasOwn(providers, name) ? providers[name] : undefined;
   if (create === undefined) {
     throw new Error(`unknown embedder ${JSON.stringify(name)}: expected one of ${EMBEDDER_NAMES.join(", ")}`);

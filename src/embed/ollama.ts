@@ -3,13 +3,10 @@
 
 import { ProviderError, RemoteEmbedder, joinUrl, type EmbeddingRequest, type RemoteEmbedderOptions } from "./remote.js";
 
-export interface OllamaEmbedderOptions extends Partial<RemoteEmbedderOptions> {
+export interface OllamaEmbedderOptions extends RemoteEmbedderOptions {
   /** The server, e.g. http://127.0.0.1:11434 (PARLEY_OLLAMA_URL). */
-  url?: string | undefined;
+  url: string;
 }
-
-export const OLLAMA_DEFAULT_URL = "http://127.0.0.1:11434";
-export const OLLAMA_DEFAULT_MODEL = "nomic-embed-text";
 
 /**
  * Sends `{model, input: [texts]}` to `{url}/api/embed` and reads `{embeddings: number[][]}`.
@@ -19,9 +16,9 @@ export const OLLAMA_DEFAULT_MODEL = "nomic-embed-text";
 export class OllamaEmbedder extends RemoteEmbedder {
   private readonly endpoint: string;
 
-  constructor(options: OllamaEmbedderOptions = {}) {
-    super("ollama", { ...options, model: options.model ?? OLLAMA_DEFAULT_MODEL });
-    const url = options.url ?? OLLAMA_DEFAULT_URL;
+  constructor(options: OllamaEmbedderOptions) {
+    super("ollama", options);
+    const url = options.url;
     if (!URL.canParse(url)) throw new ProviderError("embedding_misconfigured", `ollama: PARLEY_OLLAMA_URL is not a URL: ${JSON.stringify(url)}`);
     this.endpoint = joinUrl(url, "/api/embed");
   }

@@ -3,15 +3,15 @@
 
 import { ProviderError, RemoteEmbedder, joinUrl, type EmbeddingRequest, type RemoteEmbedderOptions } from "./remote.js";
 
-export interface OpenAIEmbedderOptions extends Partial<RemoteEmbedderOptions> {
+export interface OpenAIEmbedderOptions extends RemoteEmbedderOptions {
   /** The server, with or without its trailing /v1 (PARLEY_OPENAI_BASE_URL). */
-  baseUrl?: string | undefined;
-  /** Sent as `Authorization: Bearer ...` when set (PARLEY_OPENAI_API_KEY). */
+  baseUrl: string;
+  /**
+   * Sent as `Authorization: Bearer ...` when set (PARLEY_OPENAI_API_KEY). The configuration
+   * requires one for api.openai.com at start-up (src/config.ts).
+   */
   apiKey?: string | undefined;
 }
-
-export const OPENAI_DEFAULT_BASE_URL = "https://api.openai.com";
-export const OPENAI_DEFAULT_MODEL = "text-embedding-3-small";
 
 /**
  * Sends `{model, input: [texts], encoding_format: "float"}` and reads `{data: [{embedding, index}]}`,
@@ -22,16 +22,13 @@ export class OpenAIEmbedder extends RemoteEmbedder {
   private readonly endpoint: string;
   private readonly apiKey: string | undefined;
 
-  constructor(options: OpenAIEmbedderOptions = {}) {
-    super("openai", { ...options, model: options.model ?? OPENAI_DEFAULT_MODEL });
-    const base = options.baseUrl ?? OPENAI_DEFAULT_BASE_URL;
+  constructor(options: OpenAIEmbedderOptions) {
+    super("openai", options);
+    const base = options.baseUrl;
     if (!URL.canParse(base)) throw new ProviderError("embedding_misconfigured", `openai: PARLEY_OPENAI_BASE_URL is not a URL: ${JSON.stringify(base)}`);
     // Both "https://host" and "https://host/v1" are common in other tools' settings.
     this.endpoint = joinUrl(base.replace(/\/+$/, "").replace(/\/v1$/, ""), "/v1/embeddings");
     this.apiKey = options.apiKey;
-    if (this.apiKey === undefined && new URL(base).hostname === "api.openai.com") {
-      throw new ProviderError("embedding_misconfigured", "openai: PARLEY_OPENAI_API_KEY is required for api.openai.com");
-    }
   }
 
   protected request(texts: string[]): EmbeddingRequest {

@@ -58,12 +58,12 @@ export const KNOWN_DIMENSIONS: Readonly<Record<string, number>> = {
 export interface RemoteEmbedderOptions {
   /** The provider's model name, e.g. "nomic-embed-text". */
   model: string;
-  /** Per HTTP request, connection to last byte. Default 30 000. */
-  timeoutMs?: number | undefined;
+  /** Per HTTP request, connection to last byte (PARLEY_EMBED_TIMEOUT_MS). */
+  timeoutMs: number;
   /** Expected output size; default: known for the model, else learned from the first answer. */
   dimension?: number | undefined;
-  /** Texts per request. Default 64. */
-  batchSize?: number | undefined;
+  /** Texts per request (PARLEY_EMBED_BATCH_SIZE). */
+  batchSize: number;
 }
 
 export interface EmbeddingRequest {
@@ -94,8 +94,8 @@ export abstract class RemoteEmbedder implements Embedder {
     if (options.model.trim() === "") throw new ProviderError("embedding_misconfigured", `${provider}: the model name is empty`);
     this.providerModel = options.model;
     this.model = `${provider}:${options.model}`;
-    this.timeoutMs = options.timeoutMs ?? 30_000;
-    this.batchSize = options.batchSize ?? 64;
+    this.timeoutMs = options.timeoutMs;
+    this.batchSize = options.batchSize;
     if (!Number.isInteger(this.batchSize) || this.batchSize < 1) {
       throw new RangeError(`${provider}: batchSize must be a positive integer, got ${this.batchSize}`);
     }

@@ -8,17 +8,21 @@ import type { Embedder } from "../embed/embedder.js";
 import { OUTCOMES, type Outcome } from "../worker/process-batch.js";
 import type { Logger } from "../log.js";
 
-export interface MetricsOptions {
-  /** Where the queue gauges are counted on each scrape; without it they are left out. */
-  pool?: pg.Pool;
+export type MetricsOptions = {
   /** Node's default process metrics (CPU, memory, event loop lag, GC). Default true. */
   defaultMetrics?: boolean;
   /** Longest a scrape waits for the queue counts; past it the gauges are left out of that scrape. Default 2000. */
   queryTimeoutMs?: number;
-  /** A worker silent for longer is not counted in parley_workers_live. Default 30. */
-  workerStaleAfterSeconds?: number;
   log?: Logger;
-}
+} & (
+  | { pool?: undefined }
+  | {
+      /** Where the queue gauges are counted on each scrape; without it they are left out. */
+      pool: pg.Pool;
+      /** A worker silent for longer is not counted in parley_workers_live (PARLEY_WORKER_STALE_AFTER). */
+      workerStaleAfterSeconds: number;
+    }
+);
 
 export interface ParleyMetrics {
   registry: Registry;
@@ -122,7 +126,7 @@ export function createMetrics(options: MetricsOptions = {}): ParleyMetrics {
     },
   });
 
-  if (options.pool !== undefined) registerQueueGauges(registry, options.pool, options);
+  if (options.pool !== undefined) registerQueueGauges(registry, options.pool, options.workerStaleAfterSeconds, options);
 
   return {
     registry,
@@ -181,9 +185,8 @@ export function createMetrics(options: MetricsOptions = {}): ParleyMetrics {
  * from its partial index (conversation_events_unfinished, conversation_events_failed), so the
  * cost grows with the backlog and the failures, not with the table. The gauges share one query.
  */
-function registerQueueGauges(registry: Registry, pool: pg.Pool, options: MetricsOptions) {
+function registerQueueGauges(registry: Registry, pool: pg.Pool, staleAfter: number, options: MetricsOptions) {
   const timeoutMs = options.queryTimeoutMs ?? 2000;
-  const staleAfter = options.workerStaleAfterSeconds ?? 30;
   let current: Promise<QueueCounts | undefined> | undefined;
   const counts = () => {
     current ??= queueCounts(pool, timeoutMs, staleAfter)

@@ -2,6 +2,12 @@
 // test's handler says.
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { parseConfig } from "../../src/config.js";
+
+const { ollama, openai, timeoutMs, batchSize } = parseConfig({}).embedding;
+/** The remote embedders' options as the configuration's defaults set them (src/config.ts holds them). */
+export const OLLAMA_DEFAULTS = { ...ollama, timeoutMs, batchSize };
+export const OPENAI_DEFAULTS = { ...openai, timeoutMs, batchSize };
 
 export interface RecordedRequest {
   method: string;

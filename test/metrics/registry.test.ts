@@ -81,7 +81,7 @@ describe("createMetrics", () => {
   it("a scrape with the database unreachable still answers: queue gauges NaN, parley_database_up 0", async () => {
     const pool = createPool(`postgres://postgres@127.0.0.1:${await closedPort()}/postgres`, 1);
     try {
-      const metrics = createMetrics({ pool, defaultMetrics: false, queryTimeoutMs: 2000 });
+      const metrics = createMetrics({ pool, workerStaleAfterSeconds: 30, defaultMetrics: false, queryTimeoutMs: 2000 });
       metrics.recordOutcome("processed", 0.01, 0.1);
       const text = await metrics.registry.metrics();
       expect(text).toContain('parley_events_processed_total{status="processed"} 1');
@@ -101,7 +101,7 @@ describe("createMetrics", () => {
     const port = (silent.address() as { port: number }).port;
     const pool = createPool(`postgres://postgres@127.0.0.1:${port}/postgres`, 1);
     try {
-      const metrics = createMetrics({ pool, defaultMetrics: false, queryTimeoutMs: 200 });
+      const metrics = createMetrics({ pool, workerStaleAfterSeconds: 30, defaultMetrics: false, queryTimeoutMs: 200 });
       const text = await metrics.registry.metrics();
       expect(text).toContain("parley_events_processed_total");
       expect(text).toMatch(/^parley_events_pending nan$/im);

@@ -45,7 +45,7 @@ async function start(metrics: ParleyMetrics) {
 
 describe("metrics from a running worker", () => {
   it("/metrics counts what happened: outcomes, handler and end-to-end time, embeddings, cache, queue gauges", async () => {
-    const metrics = createMetrics({ pool: database.pool, defaultMetrics: false });
+    const metrics = createMetrics({ pool: database.pool, workerStaleAfterSeconds: 30, defaultMetrics: false });
     const r = metrics.registry;
     await start(metrics);
 
@@ -84,7 +84,7 @@ describe("metrics from a running worker", () => {
   });
 
   it("parley_reconciler_requeued_total counts the events the reconciler queued again", async () => {
-    const metrics = createMetrics({ pool: database.pool, defaultMetrics: false });
+    const metrics = createMetrics({ pool: database.pool, workerStaleAfterSeconds: 30, defaultMetrics: false });
     const r = metrics.registry;
     await start(metrics);
     // A row written without end_conversation has no job: only the reconciler finds it.
@@ -117,7 +117,7 @@ describe("metrics from a running worker", () => {
   });
 
   it("the worker's /metrics server answers over HTTP with the registry's text, and 404 elsewhere", async () => {
-    const metrics = createMetrics({ pool: database.pool, defaultMetrics: false });
+    const metrics = createMetrics({ pool: database.pool, workerStaleAfterSeconds: 30, defaultMetrics: false });
     metrics.recordOutcome("processed", 0.1, 0.2);
     const server = await startMetricsServer({ registry: metrics.registry, port: 0, host: "127.0.0.1" });
     try {

@@ -25,7 +25,7 @@ let exposition: Exposition;
 beforeAll(async () => {
   database = await createTestDatabase();
   const config = testConfig();
-  const metrics = createMetrics({ pool: database.pool, log: silentLog });
+  const metrics = createMetrics({ pool: database.pool, workerStaleAfterSeconds: 30, log: silentLog });
   app = buildApp({ pool: database.pool, log: silentLog, config, metricsRegistry: metrics.registry });
   worker = await startInstrumentedWorker({ config, pool: database.pool, log: silentLog, metrics });
   await worker.listening;

@@ -4,7 +4,7 @@ import { pino } from "pino";
 import { waitFor } from "../support/fixtures.js";
 import { OllamaEmbedder } from "../../src/embed/ollama.js";
 import { waitForDimension } from "../../src/worker/start.js";
-import { fakeServer, json, vectorFor } from "../embed/fake-server.js";
+import { fakeServer, json, OLLAMA_DEFAULTS, vectorFor } from "../embed/fake-server.js";
 
 const log = pino({ level: "silent" });
 
@@ -17,7 +17,7 @@ describe("waitForDimension", () => {
       json(response, 200, { embeddings: request.body.input.map((text: string) => vectorFor(text, 5)) });
     });
     try {
-      const embedder = new OllamaEmbedder({ url: server.url, model: "tiny" });
+      const embedder = new OllamaEmbedder({ ...OLLAMA_DEFAULTS, url: server.url, model: "tiny" });
       await waitForDimension(embedder, log, undefined, 10);
       expect(embedder.dimension).toBe(5);
       expect(calls).toBe(3);
@@ -29,7 +29,7 @@ describe("waitForDimension", () => {
   it("stops start-up on a misconfiguration", async () => {
     const server = await fakeServer((_, response) => json(response, 404, { error: 'model "tiny" not found, try pulling it first' }));
     try {
-      await expect(waitForDimension(new OllamaEmbedder({ url: server.url, model: "tiny" }), log, undefined, 10))
+      await expect(waitForDimension(new OllamaEmbedder({ ...OLLAMA_DEFAULTS, url: server.url, model: "tiny" }), log, undefined, 10))
         .rejects.toThrow(/embedding_model_not_found/);
     } finally {
       await server.close();
@@ -40,7 +40,7 @@ describe("waitForDimension", () => {
     const server = await fakeServer((_, response) => json(response, 503, {}));
     try {
       const controller = new AbortController();
-      const waiting = waitForDimension(new OllamaEmbedder({ url: server.url, model: "tiny" }), log, controller.signal, 60_000);
+      const waiting = waitForDimension(new OllamaEmbedder({ ...OLLAMA_DEFAULTS, url: server.url, model: "tiny" }), log, controller.signal, 60_000);
       await waitFor(async () => server.requests.length > 0);
       controller.abort();
       await expect(waiting).rejects.toThrow(/abort/i);
