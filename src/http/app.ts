@@ -14,18 +14,17 @@ import { createDb } from "../db/pool.js";
 import { fromDatabaseError, invalidPayload, ParleyError } from "../ingest/errors.js";
 import { LIMITS } from "../ingest/payloads.js";
 import type { Logger } from "../log.js";
-import { AUTH_MESSAGES, authMode, verifyBearer } from "./auth.js";
+import { authMode, authPlugin } from "./auth.js";
 import { sendError } from "./errors.js";
 import { EventHub } from "./stream/hub.js";
-import { registerMetricsRoute } from "./metrics.js";
+import { metricsPlugin } from "./metrics.js";
 import { conversationRoutes } from "./routes/conversations.js";
-import { bindLog, type RouteContext } from "./routes/context.js";
+import type { RouteContext } from "./routes/context.js";
 import { dashboardRoutes } from "./routes/dashboard.js";
 import { eventRoutes } from "./routes/events.js";
 import { healthRoutes } from "./routes/health.js";
 import { operationsRoutes } from "./routes/operations.js";
 import { userRoutes } from "./routes/users.js";
-import { verifyStreamCookie } from "./stream-token.js";
 import { webhookRoutes } from "./routes/webhooks.js";
 
 /**
@@ -109,16 +108,8 @@ export function buildApp(options: AppOptions): FastifyInstance {
 
   app.addHook("onRequest", async (request, reply) => {
     reply.header("x-request-id", request.id);
-    if (auth === "off" || (request.routeOptions.config as { public?: boolean }).public === true) return;
-    // A browser's EventSource sends the stream cookie instead (src/http/stream-token.ts).
-    const result = verifyStreamCookie(request, config.api.keyHashes) ?? verifyBearer(request.headers.authorization, config.api.keyHashes);
-    if (!result.ok) {
-      request.log.info({ reason: result.reason }, "rejected: no valid API key");
-      return sendError(reply.header("www-authenticate", 'Bearer realm="parley"'), new ParleyError("unauthorized", AUTH_MESSAGES[result.reason]));
-    }
-    // Which configured key (its position in PARLEY_API_KEYS), never the key.
-    bindLog(request, { api_key: result.keyIndex });
   });
+  if (auth === "keys") app.register(authPlugin, { keyHashes: config.api.keyHashes });
 
   app.register(swagger, {
     openapi: {
@@ -144,9 +135,8 @@ export function buildApp(options: AppOptions): FastifyInstance {
     sseHeartbeatMs: options.sseHeartbeatMs ?? SSE_HEARTBEAT_MS,
   };
   app.register(async (scoped) => {
-    // Metrics: src/http/metrics.ts (its own owner) adds GET /metrics and a
-    // request counter; registered first so that its hooks see every route.
-    if (options.metricsRegistry) registerMetricsRoute(scoped as unknown as FastifyInstance, options.metricsRegistry);
+    // GET /metrics and the request counter; registered first so that its hooks see every route.
+    if (options.metricsRegistry) await scoped.register(metricsPlugin, { registry: options.metricsRegistry });
     await scoped.register(healthRoutes, context);
     await scoped.register(conversationRoutes, context);
     await scoped.register(userRoutes, context);

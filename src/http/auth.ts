@@ -2,8 +2,23 @@
 // (src/config.ts); a presented key is hashed and compared with every stored
 // hash in constant time, so neither timing nor an early exit tells how close
 // a guess came. Keys are never logged: the logger redacts the header.
+// `authPlugin` checks them on every request but those of a route whose config
+// says `public: true`.
 import { createHash, timingSafeEqual } from "node:crypto";
+import type { FastifyPluginAsync } from "fastify";
+import fastifyPlugin from "fastify-plugin";
 import { ConfigError, type Config } from "../config.js";
+import { ParleyError } from "../ingest/errors.js";
+import { sendError } from "./errors.js";
+import { bindLog } from "./routes/context.js";
+import { verifyStreamCookie } from "./stream-token.js";
+
+declare module "fastify" {
+  interface FastifyContextConfig {
+    /** Served without an API key: GET /health and the dashboard's files. */
+    public?: boolean;
+  }
+}
 
 export type AuthResult =
   | { ok: true; keyIndex: number }
@@ -41,3 +56,23 @@ export function authMode(api: Config["api"]): "keys" | "off" {
   }
   return "keys";
 }
+
+/**
+ * Every request needs a valid key (or, on the event stream, the stream cookie), except on a
+ * public route. Not encapsulated: it guards every route of the app that registers it.
+ */
+const auth: FastifyPluginAsync<{ keyHashes: readonly Buffer[] }> = async (app, { keyHashes }) => {
+  app.addHook("onRequest", async (request, reply) => {
+    if (request.routeOptions.config.public === true) return;
+    // A browser's EventSource sends the stream cookie instead (src/http/stream-token.ts).
+    const result = verifyStreamCookie(request, keyHashes) ?? verifyBearer(request.headers.authorization, keyHashes);
+    if (!result.ok) {
+      request.log.info({ reason: result.reason }, "rejected: no valid API key");
+      return sendError(reply.header("www-authenticate", 'Bearer realm="parley"'), new ParleyError("unauthorized", AUTH_MESSAGES[result.reason]));
+    }
+    // Which configured key (its position in PARLEY_API_KEYS), never the key.
+    bindLog(request, { api_key: result.keyIndex });
+  });
+};
+
+export const authPlugin = fastifyPlugin(auth, { name: "parley-auth" });

@@ -1,12 +1,14 @@
-// GET /metrics on the API, plus request counts and durations per route. buildApp calls
-// registerMetricsRoute(app, registry) with the process's registry (src/metrics/registry.ts);
-// the route sits behind the API's authentication like every route but /health.
-import type { FastifyInstance } from "fastify";
+// GET /metrics on the API, plus request counts and durations per route, as a plugin that
+// buildApp registers with the process's registry (src/metrics/registry.ts). Not encapsulated:
+// its hooks count every route registered after it. The route sits behind the API's
+// authentication like every route but /health.
+import type { FastifyPluginAsync } from "fastify";
+import fastifyPlugin from "fastify-plugin";
 import { Counter, Histogram, type Registry } from "prom-client";
 
 const BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
-export function registerMetricsRoute(app: FastifyInstance, registry: Registry): void {
+const metrics: FastifyPluginAsync<{ registry: Registry }> = async (app, { registry }) => {
   // Several apps may share one registry (tests, npm start): register each metric once.
   const requests = (registry.getSingleMetric("parley_http_requests_total") as Counter<"method" | "route" | "status_code"> | undefined) ??
     new Counter({
@@ -36,4 +38,6 @@ export function registerMetricsRoute(app: FastifyInstance, registry: Registry): 
     const text = await registry.metrics();
     return reply.type(registry.contentType).send(text);
   });
-}
+};
+
+export const metricsPlugin = fastifyPlugin(metrics, { name: "parley-metrics" });

@@ -21,7 +21,7 @@ const CONTENT_SECURITY_POLICY = [
 
 export const dashboardRoutes: FastifyPluginAsync = async (app) => {
   app.addHook("onRoute", (route) => {
-    route.config = { ...route.config, public: true } as typeof route.config;
+    route.config = { ...route.config, public: true };
   });
   app.addHook("onSend", async (_request, reply) => {
     reply.header("content-security-policy", CONTENT_SECURITY_POLICY);
