@@ -7,7 +7,10 @@
 import { parseArgs } from "node:util";
 import { loadConfig } from "../src/config.js";
 import { readDevKey, DEV_KEY_FILE } from "../src/dev-key.js";
-import { SseParser } from "../src/http/sse.js";
+import type { EventStatus } from "../src/domain.js";
+import type { ConversationDetail, Health, QueuedEvent, UserState } from "../src/http/route-schemas.js";
+import { EventStreamError, openEventStream, type ReceivedMessage } from "../src/http/sse-client.js";
+import type { EventChange } from "../src/http/stream/changes.js";
 import { sampleConversations, type SampleConversation } from "./lib/sample-conversations.js";
 import { pickUsers, progressBar, renderReport, type DemoReport, type UserSummary } from "./lib/demo-report.js";
 
@@ -71,6 +74,11 @@ async function api<T>(method: string, path: string, body?: unknown): Promise<{ s
   return { status: response.status, body: parsed as T };
 }
 
+/** PROCESSED and FAILED are final: the event changes no more unless someone retries it. */
+function isSettled(status: EventStatus | undefined): boolean {
+  return status === "PROCESSED" || status === "FAILED";
+}
+
 /** Runs `work` on every item, `limit` at a time. */
 async function eachLimited<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>) {
   let next = 0;
@@ -94,37 +102,29 @@ function progress(label: string, done: number, total: number, extra: string, fin
  * The live stream of status changes, opened before the first conversation is sent so that no
  * change is missed. Keeps the latest status of each conversation and when it arrived.
  */
-async function watchStream(wanted: ReadonlySet<string>, onChange: (conversationId: string, status: string) => void) {
-  const controller = new AbortController();
-  const response = await fetch(`${base}/v1/events/stream`, {
-    headers: { accept: "text/event-stream", ...(key ? { authorization: `Bearer ${key}` } : {}) },
-    signal: controller.signal,
+async function watchStream(wanted: ReadonlySet<string>, onChange: (conversationId: string, status: EventStatus) => void) {
+  const stream = await openEventStream(base, key ? { apiKey: key } : {}).catch((error: unknown) => {
+    throw error instanceof EventStreamError && error.status === 401 ? unauthorized() : error;
   });
-  if (response.status === 401) throw unauthorized();
-  if (!response.ok || response.body === null) throw new Error(`the event stream answered ${response.status}`);
-  const parser = new SseParser();
-  const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
-  let resolveReady!: () => void;
-  const ready = new Promise<void>((resolve) => (resolveReady = resolve));
   let open = true;
-  const pump = (async () => {
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) return;
-      for (const message of parser.push(value)) {
-        if (message.event === "ready") resolveReady();
-        if (message.event !== "message") continue;
-        const change = JSON.parse(message.data) as { conversation_id: string; status: string };
-        if (wanted.has(change.conversation_id)) onChange(change.conversation_id, change.status);
-      }
-    }
-  })().catch(() => {}).finally(() => (open = false));
-  await Promise.race([ready, new Promise((_, reject) => setTimeout(() => reject(new Error("the event stream sent no `ready` within 10 s")), 10_000))]);
-  return { isOpen: () => open, close: () => controller.abort() };
+  void stream.ended.then(() => (open = false));
+  const handle = (message: ReceivedMessage) => {
+    if (message.event !== "message") return;
+    const change = JSON.parse(message.data) as EventChange;
+    if (wanted.has(change.conversation_id)) onChange(change.conversation_id, change.status);
+  };
+  // What arrived before this listener, then the rest.
+  stream.messages.forEach(handle);
+  stream.onMessage(handle);
+  await stream.waitFor((message) => message.event === "ready", 10_000).catch((error: unknown) => {
+    stream.close();
+    throw error;
+  });
+  return { isOpen: () => open, close: () => stream.close() };
 }
 
 try {
-  const health = await api<{ status: string; workers: unknown[] }>("GET", "/health");
+  const health = await api<Health>("GET", "/health");
   if (health.body.workers.length === 0) process.stderr.write("note: no worker has a heartbeat; conversations will wait until one runs (`npm run worker`)\n");
 
   const conversations = sampleConversations(count, seed, {
@@ -133,10 +133,10 @@ try {
     until: Math.floor(Date.now() / 1000) * 1000,
   });
   const byId = new Map<string, SampleConversation>(conversations.map((c) => [c.conversation_id, c]));
-  const status = new Map<string, string>();
+  const status = new Map<string, EventStatus>();
   const acceptedAt = new Map<string, number>();
   const streamLatencies: number[] = [];
-  const settled = () => [...status.values()].filter((s) => s === "PROCESSED" || s === "FAILED").length;
+  const settled = () => [...status.values()].filter(isSettled).length;
   let onSettled: (() => void) | undefined;
 
   const stream = await watchStream(new Set(byId.keys()), (conversationId, newStatus) => {
@@ -153,7 +153,7 @@ try {
   const sendStarted = performance.now();
   let sent = 0;
   await eachLimited(conversations, concurrency, async (conversation) => {
-    const { body } = await api<{ event_id: string; status: string }>("POST", "/v1/conversations/end", conversation);
+    const { body } = await api<QueuedEvent>("POST", "/v1/conversations/end", conversation);
     acceptedAt.set(conversation.conversation_id, performance.now());
     if (!status.has(conversation.conversation_id)) status.set(conversation.conversation_id, body.status);
     sent++;
@@ -231,24 +231,11 @@ try {
   throw error;
 }
 
-async function refreshUnsettled(status: Map<string, string>, ids: string[], pauseMs: number) {
-  const unsettled = ids.filter((id) => !["PROCESSED", "FAILED"].includes(status.get(id) ?? ""));
+async function refreshUnsettled(status: Map<string, EventStatus>, ids: string[], pauseMs: number) {
+  const unsettled = ids.filter((id) => !isSettled(status.get(id)));
   await eachLimited(unsettled, concurrency, async (id) => {
     const { body } = await api<ConversationDetail>("GET", `/v1/conversations/${encodeURIComponent(id)}`);
     if (body.event) status.set(id, body.event.status);
   });
   if (pauseMs > 0) await new Promise((resolve) => setTimeout(resolve, pauseMs));
-}
-
-interface ConversationDetail {
-  event: { status: string; created_at: string; processed_at: string | null; error_code: string | null; error_details: string | null } | null;
-}
-
-interface UserState {
-  friendship_status: { friendship_level: string; friendship_score: number; topic_metrics: unknown };
-  agent_candidates: {
-    greeting_agent: { name: string } | null;
-    talk_candidates: Array<{ name: string }>;
-    game_candidates: Array<{ name: string }>;
-  } | null;
 }

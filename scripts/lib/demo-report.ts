@@ -1,4 +1,5 @@
 // The pure parts of `npm run demo`: percentiles, the progress bar and the final report.
+import { FRIENDSHIP_LEVELS, type EventStatus } from "../../src/domain.js";
 
 /** Nearest-rank percentiles of `values` (unsorted is fine); null when there are none. */
 export function percentiles(values: readonly number[], ranks: readonly number[]): Array<number | null> {
@@ -46,8 +47,8 @@ export interface DemoReport {
   failures: Array<{ conversation_id: string; error_code: string | null; error_details: string | null }>;
 }
 
-const LEVEL_ORDER = ["PHASE1_STRANGER", "PHASE2_ACQUAINTANCE", "PHASE3_FRIEND"];
-const STATUS_ORDER = ["PROCESSED", "FAILED", "PENDING", "PROCESSING"];
+// Final statuses first: what a run ended with, then what is still on its way.
+const STATUS_ORDER: readonly string[] = ["PROCESSED", "FAILED", "PENDING", "PROCESSING"] satisfies EventStatus[];
 
 export function renderReport(report: DemoReport): string {
   const lines: string[] = [];
@@ -69,7 +70,7 @@ export function renderReport(report: DemoReport): string {
   lines.push("");
   const userCount = Object.values(report.levels).reduce((a, b) => a + b, 0);
   lines.push(`Friendship levels of the run's ${userCount} users`);
-  for (const level of LEVEL_ORDER) lines.push(`  ${level.padEnd(20)} ${String(report.levels[level] ?? 0).padStart(4)}`);
+  for (const level of FRIENDSHIP_LEVELS) lines.push(`  ${level.padEnd(20)} ${String(report.levels[level] ?? 0).padStart(4)}`);
   for (const user of report.users) {
     lines.push("");
     lines.push(`${user.profile_id}: ${user.friendship_level}, score ${user.friendship_score.toFixed(1)}, ${user.conversations_in_run} conversation(s) in this run`);

@@ -26,6 +26,7 @@ export const queuedEventSchema = z.object({
   conversation_id: z.string(),
   status: eventStatus,
 }).meta({ id: "QueuedEvent" });
+export type QueuedEvent = z.infer<typeof queuedEventSchema>;
 
 export const startedConversationSchema = z.object({
   conversation_id: z.string(),
