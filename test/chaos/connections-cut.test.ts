@@ -6,36 +6,33 @@
 // the process (README, "Faults"); the supervisor starts it again and the
 // heartbeat sweep releases what it held.
 import { closeSync, openSync } from "node:fs";
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { afterAll, beforeAll, expect } from "vitest";
 import { WorkerFleet } from "../../scripts/chaos/fleet.js";
 import { drive } from "../../scripts/chaos/load.js";
 import { ledger, outcome } from "../../scripts/chaos/verify.js";
 import { sampleConversations } from "../../scripts/lib/sample-conversations.js";
-import { createTestDatabase, type TestDatabase } from "../support/database.js";
+import { it, type TestDatabase } from "../support/database.js";
 import { waitFor } from "../support/fixtures.js";
 
 const WORKERS = 2;
-let database: TestDatabase;
 let fleet: WorkerFleet | undefined;
 let devNull: number;
 beforeAll(async () => {
-  database = await createTestDatabase();
   devNull = openSync("/dev/null", "w");
 });
 afterAll(async () => {
   await fleet?.stop();
   closeSync(devNull);
-  await database?.drop();
 });
 
-const heartbeating = async () => {
+const heartbeating = async (database: TestDatabase) => {
   const { rows } = await database.pool.query<{ n: number }>(
     "select count(*)::int as n from parley.worker_heartbeats where pid = any($1) and last_seen_at > now() - interval '5 seconds'",
     [fleet!.pids()]);
   return rows[0]!.n;
 };
 
-it("cutting the worker's connections mid-load loses nothing and counts nothing twice", { timeout: 90_000 }, async () => {
+it("cutting the worker's connections mid-load loses nothing and counts nothing twice", { timeout: 90_000 }, async ({ database }) => {
   fleet = new WorkerFleet({
     script: "src/worker/main.ts",
     size: WORKERS,
@@ -51,7 +48,7 @@ it("cutting the worker's connections mid-load loses nothing and counts nothing t
     },
   });
   fleet.start();
-  await waitFor(async () => (await heartbeating()) >= WORKERS, 30_000, 200);
+  await waitFor(async () => (await heartbeating(database)) >= WORKERS, 30_000, 200);
 
   const conversations = sampleConversations(200, 7, { users: 20, idPrefix: "cut_", userPrefix: "cut_user_", messages: [4, 6] });
   let loading = true;
@@ -82,5 +79,5 @@ it("cutting the worker's connections mid-load loses nothing and counts nothing t
   });
   expect(await ledger(database.pool)).toEqual({ doubleCounted: 0, scoreMismatches: 0, orphans: 0 });
   // Whatever ended, the fleet is whole again.
-  await waitFor(async () => (await heartbeating()) >= WORKERS, 20_000, 200);
+  await waitFor(async () => (await heartbeating(database)) >= WORKERS, 20_000, 200);
 });

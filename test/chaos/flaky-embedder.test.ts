@@ -3,30 +3,18 @@
 // embedding_failed after exactly PARLEY_MAX_ATTEMPTS, and no event reaches
 // friendship_status twice. Faults are scripted per conversation (a marker in
 // its text), so the attempt counts are exact, not statistical.
-import { pino } from "pino";
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { expect } from "vitest";
 import { ChaosEmbedder, type Fate } from "../../scripts/chaos/embedder.js";
 import { ledger } from "../../scripts/chaos/verify.js";
 import { CachedEmbedder } from "../../src/embed/cache.js";
 import { EmbeddingError } from "../../src/embed/embedder.js";
 import { HashingEmbedder } from "../../src/embed/hashing.js";
-import { startWorker, type RunningWorker } from "../../src/worker/runner.js";
-import { createTestDatabase, type TestDatabase } from "../support/database.js";
-import { conversationPayload, endConversation, testConfig, uniqueId, waitFor } from "../support/fixtures.js";
-
-let database: TestDatabase;
-let worker: RunningWorker | undefined;
-beforeAll(async () => {
-  database = await createTestDatabase();
-});
-afterAll(async () => {
-  await worker?.stop();
-  await database?.drop();
-});
+import { it } from "../support/worker.js";
+import { conversationPayload, endConversation, uniqueId, waitFor } from "../support/fixtures.js";
 
 const MAX_ATTEMPTS = 5;
 
-it("a flaky, stalling embedder: PROCESSED after exactly k+1 attempts, or FAILED with embedding_failed after exactly 5", { timeout: 60_000 }, async () => {
+it("a flaky, stalling embedder: PROCESSED after exactly k+1 attempts, or FAILED with embedding_failed after exactly 5", { timeout: 60_000 }, async ({ database, startWorker }) => {
   // "chaos:<k>:<id>": the first k attempts of that conversation go wrong, alternately failing
   // and stalling past the timeout. Every conversation carries a marker (k may be 0). A call
   // with one marker embeds one conversation's attempt (a batch of one, or the worker's call
@@ -47,12 +35,8 @@ it("a flaky, stalling embedder: PROCESSED after exactly k+1 attempts, or FAILED 
     return calls % 2 === 1 ? "fail" : "stall";
   };
   const embedder = new ChaosEmbedder(new HashingEmbedder(), { failRate: 0, stallRate: 0, stallMs: 1500, timeoutMs: 150, fate });
-  worker = await startWorker({
-    config: testConfig({ PARLEY_RETRY_SCHEDULE: "1s", PARLEY_MAX_ATTEMPTS: String(MAX_ATTEMPTS) }),
-    pool: database.pool,
-    log: pino({ level: "silent" }),
-    embedder,
-    pollInterval: 250,
+  await startWorker({
+    env: { PARLEY_RETRY_SCHEDULE: "1s", PARLEY_MAX_ATTEMPTS: String(MAX_ATTEMPTS) }, embedder, pollInterval: 250, noWait: true,
   });
 
   // Three users share the events, so retried and first-time events update the same rows concurrently.

@@ -3,34 +3,31 @@
 // EventSource opens the stream with, and how the page itself is served.
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect } from "vitest";
 import type { FastifyInstance } from "fastify";
 import { sql } from "kysely";
-import { createTestDatabase, type TestDatabase } from "../support/database.js";
+import { it, type TestDatabase } from "../support/database.js";
 import { endConversation } from "../support/fixtures.js";
 import { buildApp } from "../../src/http/app.js";
 import { DASHBOARD_DIR } from "../../src/http/routes/dashboard.js";
 import { issueStreamToken, STREAM_TOKEN_SECONDS } from "../../src/http/stream-token.js";
 import { API_KEY, AUTH, endPayload, silentLog, testConfig } from "./support.js";
 
-let database: TestDatabase;
 let app: FastifyInstance;
 let base: string;
 
-beforeAll(async () => {
-  database = await createTestDatabase();
+it.beforeAll(async ({ database }) => {
   app = buildApp({ pool: database.pool, log: silentLog, config: testConfig() });
   base = await app.listen({ host: "127.0.0.1", port: 0 });
 });
 afterAll(async () => {
   await app?.close();
-  await database?.drop();
 });
 
 const get = (url: string, headers: Record<string, string> = AUTH) => app.inject({ method: "GET", url, headers });
 
 /** An ended conversation whose event is then set to `status` (with an error for FAILED), as a worker would leave it. */
-async function eventIn(status: string, fields: { profile_id?: string; error_code?: string; minutesAgo?: number } = {}): Promise<string> {
+async function eventIn(database: TestDatabase, status: string, fields: { profile_id?: string; error_code?: string; minutesAgo?: number } = {}): Promise<string> {
   const eventId = await endConversation(database.pool, endPayload({ profile_id: fields.profile_id ?? "user_ops" }));
   await database.pool.query(`
     update parley.conversation_events set status = $2, attempt_count = 1,
@@ -46,12 +43,12 @@ async function eventIn(status: string, fields: { profile_id?: string; error_code
 }
 
 describe("GET /v1/pipeline/stats", () => {
-  it("answers parley.pipeline_stats and 60 minutes of throughput, oldest first", async () => {
-    await eventIn("PROCESSED", { minutesAgo: 0 });
-    await eventIn("PROCESSED", { minutesAgo: 0 });
-    await eventIn("PROCESSED", { minutesAgo: 10 });
-    await eventIn("PENDING");
-    await eventIn("FAILED");
+  it("answers parley.pipeline_stats and 60 minutes of throughput, oldest first", async ({ database }) => {
+    await eventIn(database, "PROCESSED", { minutesAgo: 0 });
+    await eventIn(database, "PROCESSED", { minutesAgo: 0 });
+    await eventIn(database, "PROCESSED", { minutesAgo: 10 });
+    await eventIn(database, "PENDING");
+    await eventIn(database, "FAILED");
     const response = await get("/v1/pipeline/stats");
     expect(response.statusCode).toBe(200);
     const body = response.json();
@@ -74,12 +71,12 @@ describe("GET /v1/pipeline/stats", () => {
 });
 
 describe("GET /v1/events/failed", () => {
-  it("groups FAILED events by error_code, the latest failure first, the newest events of each first, per_code of them", async () => {
-    const older = await eventIn("FAILED", { error_code: "empty_conversation", minutesAgo: 30 });
+  it("groups FAILED events by error_code, the latest failure first, the newest events of each first, per_code of them", async ({ database }) => {
+    const older = await eventIn(database, "FAILED", { error_code: "empty_conversation", minutesAgo: 30 });
     const quota = [
-      await eventIn("FAILED", { error_code: "quota_exceeded", minutesAgo: 3 }),
-      await eventIn("FAILED", { error_code: "quota_exceeded", minutesAgo: 2 }),
-      await eventIn("FAILED", { error_code: "quota_exceeded", minutesAgo: 1 }),
+      await eventIn(database, "FAILED", { error_code: "quota_exceeded", minutesAgo: 3 }),
+      await eventIn(database, "FAILED", { error_code: "quota_exceeded", minutesAgo: 2 }),
+      await eventIn(database, "FAILED", { error_code: "quota_exceeded", minutesAgo: 1 }),
     ];
     const response = await get("/v1/events/failed?per_code=2");
     expect(response.statusCode).toBe(200);
@@ -105,12 +102,12 @@ describe("GET /v1/events/failed", () => {
 });
 
 describe("GET /v1/users/:profile_id/events", () => {
-  it("answers the user's last events, newest first, with results once PROCESSED", async () => {
+  it("answers the user's last events, newest first, with results once PROCESSED", async ({ database }) => {
     const profile = "user_events_route";
-    const processed = await eventIn("PROCESSED", { profile_id: profile });
-    const failed = await eventIn("FAILED", { profile_id: profile, error_code: "embedding_failed" });
-    const pending = await eventIn("PENDING", { profile_id: profile });
-    await eventIn("PROCESSED", { profile_id: "someone_else" });
+    const processed = await eventIn(database, "PROCESSED", { profile_id: profile });
+    const failed = await eventIn(database, "FAILED", { profile_id: profile, error_code: "embedding_failed" });
+    const pending = await eventIn(database, "PENDING", { profile_id: profile });
+    await eventIn(database, "PROCESSED", { profile_id: "someone_else" });
 
     const body = (await get(`/v1/users/${profile}/events?limit=2`)).json();
     expect(body.profile_id).toBe(profile);
@@ -168,7 +165,7 @@ describe("the stream cookie", () => {
     expect(opened.start).toContain("retry: 2000");
   });
 
-  it("keeps a stream it opened open after it expired", async () => {
+  it("keeps a stream it opened open after it expired", async ({ database }) => {
     const config = testConfig();
     // A token issued 58.5 s ago: it expires 1.5 s from now.
     const { token } = issueStreamToken(1, config.api.keyHashes, Date.now() - (STREAM_TOKEN_SECONDS * 1000 - 1500));
@@ -199,7 +196,7 @@ describe("the stream cookie", () => {
     expect(JSON.parse(refused.start)).toMatchObject({ code: "unauthorized", message: "the API key is not valid" });
   });
 
-  it("with authentication off, is not needed and not set", async () => {
+  it("with authentication off, is not needed and not set", async ({ database }) => {
     const open = buildApp({ pool: database.pool, log: silentLog, config: testConfig({ PARLEY_API_AUTH: "off", PARLEY_API_KEYS: "" }) });
     try {
       const response = await open.inject({ method: "POST", url: "/v1/events/stream/token" });

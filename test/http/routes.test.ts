@@ -1,27 +1,24 @@
 // The HTTP API's routes with fastify's inject() over a real PostgreSQL: auth,
 // every error code, payload limits, idempotency, the live-conversation flow,
 // and results after a worker (in this process) processed them.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect } from "vitest";
 import type { FastifyInstance } from "fastify";
 import { Registry } from "prom-client";
-import { createTestDatabase, type TestDatabase } from "../support/database.js";
+import { it } from "../support/database.js";
 import { createPool } from "../../src/db/pool.js";
 import { BODY_LIMIT, buildApp } from "../../src/http/app.js";
 import { startWorker, type RunningWorker } from "../../src/worker/runner.js";
 import { API_KEY, AUTH, capturingLogger, endPayload, OTHER_KEY, silentLog, testApp, testConfig, until } from "./support.js";
 
-let database: TestDatabase;
 let app: FastifyInstance;
 const logs = capturingLogger();
 
-beforeAll(async () => {
-  database = await createTestDatabase();
+it.beforeAll(async ({ database }) => {
   app = buildApp({ pool: database.pool, log: logs.log, config: testConfig(), metricsRegistry: new Registry() });
   await app.ready();
 });
 afterAll(async () => {
   await app?.close();
-  await database?.drop();
 });
 
 const post = (url: string, payload?: unknown, headers: Record<string, string> = AUTH) =>
@@ -71,7 +68,7 @@ describe("authentication", () => {
     expect(response.headers["content-type"]).toMatch(/^text\/plain/);
   });
 
-  it("refuses to build without keys unless PARLEY_API_AUTH=off, and then says so", () => {
+  it("refuses to build without keys unless PARLEY_API_AUTH=off, and then says so", ({ database }) => {
     expect(() => buildApp({ pool: database.pool, log: silentLog, config: testConfig({ PARLEY_API_KEYS: "" }) }))
       .toThrow(/PARLEY_API_KEYS: is required/);
     const { log, lines } = capturingLogger();
@@ -102,7 +99,7 @@ describe("request ids and logs", () => {
 });
 
 describe("POST /v1/conversations/end", () => {
-  it("answers 202 with the event, and the same event for the same conversation_id", async () => {
+  it("answers 202 with the event, and the same event for the same conversation_id", async ({ database }) => {
     const payload = endPayload();
     const first = await post("/v1/conversations/end", payload);
     expect(first.statusCode).toBe(202);
@@ -217,7 +214,7 @@ describe("live conversations", () => {
 describe("after processing (worker in this process)", () => {
   let worker: RunningWorker;
   let workerPool: ReturnType<typeof createPool>;
-  beforeAll(async () => {
+  it.beforeAll(async ({ database }) => {
     workerPool = createPool(database.url, 6, "parley-test-worker");
     worker = await startWorker({ config: testConfig(), pool: workerPool, log: silentLog, pollInterval: 500 });
     await worker.workerId;
@@ -275,7 +272,7 @@ describe("after processing (worker in this process)", () => {
     expect(notFailed.json()).toEqual({ event_id: done.json().event_id, retried: false, status: "PROCESSED" });
   });
 
-  it("reports health: database, queue and the worker's heartbeat", async () => {
+  it("reports health: database, queue and the worker's heartbeat", async ({ database }) => {
     const health = await until(async () => {
       const body = (await app.inject({ method: "GET", url: "/health" })).json();
       return body.status === "ok" ? body : undefined;
@@ -304,7 +301,7 @@ describe("GET /docs/json", () => {
 });
 
 describe("a second app on the same database", () => {
-  it("works with its own hub and closes cleanly", async () => {
+  it("works with its own hub and closes cleanly", async ({ database }) => {
     const other = testApp(database.pool);
     expect((await other.inject({ method: "GET", url: "/v1/users/u1/state", headers: AUTH })).statusCode).toBe(200);
     await other.close();

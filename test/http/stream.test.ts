@@ -1,31 +1,28 @@
 // GET /v1/events/stream over a real socket: live changes as they commit,
 // filters, resume with Last-Event-ID, replay after the LISTEN connection was
 // lost, and a PROCESSED change pushed by a worker running in another process.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect } from "vitest";
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import type { FastifyInstance } from "fastify";
-import { createTestDatabase, type TestDatabase } from "../support/database.js";
+import { createTestDatabase, it, type TestDatabase } from "../support/database.js";
 import { buildApp } from "../../src/http/app.js";
 import { EventHub } from "../../src/http/stream/hub.js";
 import { comparePositions, parseCursor, type Position } from "../../src/http/stream/position.js";
 import { openEventStream, type EventStreamClient, type ReceivedMessage } from "../../src/http/sse-client.js";
 import { API_KEY, AUTH, capturingLogger, changesSettled, endPayload, silentLog, testConfig, until } from "./support.js";
 
-let database: TestDatabase;
 let app: FastifyInstance;
 let base: string;
 const clients: EventStreamClient[] = [];
 
-beforeAll(async () => {
-  database = await createTestDatabase();
+it.beforeAll(async ({ database }) => {
   app = buildApp({ pool: database.pool, log: silentLog, config: testConfig(), sseHeartbeatMs: 100 });
   base = await app.listen({ host: "127.0.0.1", port: 0 });
 });
 afterAll(async () => {
   for (const client of clients) client.close();
   await app?.close();
-  await database?.drop();
 });
 
 async function stream(options: Parameters<typeof openEventStream>[1] = {}, url = base) {
@@ -43,7 +40,7 @@ async function end(payload = endPayload(), url = base): Promise<{ event_id: stri
   return response.json() as Promise<{ event_id: string; conversation_id: string }>;
 }
 
-const setStatus = (eventId: string, status: string) =>
+const setStatus = (database: TestDatabase, eventId: string, status: string) =>
   database.pool.query("update parley.conversation_events set status = $2 where event_id = $1", [eventId, status]);
 
 const changes = (client: EventStreamClient) =>
@@ -53,11 +50,11 @@ const isChange = (eventId: string, status: string) => (message: ReceivedMessage)
   message.event === "message" && JSON.parse(message.data).event_id === eventId && JSON.parse(message.data).status === status;
 
 describe("the live stream", () => {
-  it("pushes each status change as it commits, only for the user asked for", async () => {
+  it("pushes each status change as it commits, only for the user asked for", async ({ database }) => {
     const client = await stream({ query: { user_id: "user_live_a" } });
     const mine = await end(endPayload({ profile_id: "user_live_a" }));
     await end(endPayload({ profile_id: "user_live_b" }));
-    await setStatus(mine.event_id, "PROCESSING");
+    await setStatus(database, mine.event_id, "PROCESSING");
     const processing = await client.waitFor(isChange(mine.event_id, "PROCESSING"));
     expect(processing.id).toMatch(/^\d+-\d+$/);
     expect(processing.id).toBe(JSON.parse(processing.data).position);
@@ -76,7 +73,7 @@ describe("the live stream", () => {
     expect(changes(client).map((change) => change.event_id)).toEqual([event_id]);
   });
 
-  it("resumes with Last-Event-ID: the latest state of every event changed since, once each, then live", async () => {
+  it("resumes with Last-Event-ID: the latest state of every event changed since, once each, then live", async ({ database }) => {
     const filter = { profile_id: "user_resume" };
     const first = await stream({ query: filter });
     const one = await end(endPayload({ profile_id: "user_resume" }));
@@ -86,8 +83,8 @@ describe("the live stream", () => {
 
     // While the client is away: a new event, and the first one moves twice.
     const two = await end(endPayload({ profile_id: "user_resume" }));
-    await setStatus(one.event_id, "PROCESSING");
-    await setStatus(one.event_id, "PROCESSED");
+    await setStatus(database, one.event_id, "PROCESSING");
+    await setStatus(database, one.event_id, "PROCESSED");
     await changesSettled(database.pool);
 
     const resumed = await stream({ query: filter, lastEventId: cursor });
@@ -99,7 +96,7 @@ describe("the live stream", () => {
     const from = parseCursor(cursor) as Position;
     expect(changes(resumed).every((change) => comparePositions(parseCursor(change.position) as Position, from) > 0)).toBe(true);
 
-    await setStatus(two.event_id, "PROCESSING");
+    await setStatus(database, two.event_id, "PROCESSING");
     await resumed.waitFor(isChange(two.event_id, "PROCESSING"));
     expect(changes(resumed)).toHaveLength(3);
 
@@ -108,7 +105,7 @@ describe("the live stream", () => {
     expect(changes(byQuery).map((change) => change.event_id)).toEqual([one.event_id, two.event_id]);
   });
 
-  it("replays a long backlog in log order, comparing positions as numbers", async () => {
+  it("replays a long backlog in log order, comparing positions as numbers", async ({ database }) => {
     const ids = [];
     for (let i = 0; i < 12; i++) ids.push((await end(endPayload({ profile_id: "user_order" }))).event_id);
     await changesSettled(database.pool);
@@ -124,7 +121,7 @@ describe("the live stream", () => {
     await client.waitFor(isChange(event_id, "PENDING"));
   });
 
-  it("gives a fresh client its cursor in the ready message, so a reconnect before any change misses nothing", async () => {
+  it("gives a fresh client its cursor in the ready message, so a reconnect before any change misses nothing", async ({ database }) => {
     const client = await stream({ query: { profile_id: "user_fresh" } });
     const cursor = client.cursor;
     expect(cursor).toMatch(/^\d+-\d+$/);
@@ -143,7 +140,7 @@ describe("the live stream", () => {
     expect(disagree.json()).toMatchObject({ code: "invalid_payload", field: "user_id" });
   });
 
-  it("sends keep-alive comments and ends open streams when the app closes", async () => {
+  it("sends keep-alive comments and ends open streams when the app closes", async ({ database }) => {
     const other = buildApp({ pool: database.pool, log: silentLog, config: testConfig(), sseHeartbeatMs: 50 });
     const url = await other.listen({ host: "127.0.0.1", port: 0 });
     const response = await fetch(`${url}/v1/events/stream`, { headers: AUTH });
@@ -237,7 +234,7 @@ describe("a worker in another process", () => {
   let worker: ChildProcess;
   let output = "";
 
-  beforeAll(async () => {
+  it.beforeAll(async ({ database }) => {
     worker = spawn("node_modules/.bin/tsx", ["src/worker/main.ts"], {
       env: {
         ...process.env,

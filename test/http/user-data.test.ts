@@ -1,33 +1,30 @@
 // GET /v1/users/:id/search, DELETE /v1/users/:id, GET /v1/users/:id/export.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect } from "vitest";
 import type { FastifyInstance } from "fastify";
-import { createTestDatabase, type TestDatabase } from "../support/database.js";
+import { it, type TestDatabase } from "../support/database.js";
 import { conversationPayload, uniqueId } from "../support/fixtures.js";
 import { endConversations, processEvents } from "../support/user-data.js";
 import { EXPORT_PAGE_SIZE, openExport } from "../../src/http/export-stream.js";
 import { AUTH, testApp, testConfig } from "./support.js";
 
-let database: TestDatabase;
 let app: FastifyInstance;
-beforeAll(async () => {
-  database = await createTestDatabase();
+it.beforeAll(async ({ database }) => {
   app = testApp(database.pool);
   await app.ready();
 });
 afterAll(async () => {
   await app?.close();
-  await database?.drop();
 });
 
 const path = (profileId: string, rest = "") => `/v1/users/${encodeURIComponent(profileId)}${rest}`;
 
-async function exportOf(profileId: string): Promise<unknown> {
+async function exportOf(database: TestDatabase, profileId: string): Promise<unknown> {
   const { rows } = await database.pool.query<{ doc: unknown }>("select parley.export_user($1) as doc", [profileId]);
   return rows[0]!.doc;
 }
 
 describe("GET /v1/users/:profile_id/search", () => {
-  it("answers the user's matching conversations, embedding q with the configured embedder (hybrid)", async () => {
+  it("answers the user's matching conversations, embedding q with the configured embedder (hybrid)", async ({ database }) => {
     const profileId = uniqueId("http_search");
     const [dune, cats] = await endConversations(database.pool, profileId, [
       ["We watched Dune at the cinema", "The desert looked amazing"],
@@ -49,7 +46,7 @@ describe("GET /v1/users/:profile_id/search", () => {
     expect(body.results[1].keyword_rank).toBeNull();
   });
 
-  it("passes the filters through and matches the profile exactly, whatever the id holds", async () => {
+  it("passes the filters through and matches the profile exactly, whatever the id holds", async ({ database }) => {
     for (const profileId of ["h_1", "h%1", "h\\1", "hX1"]) {
       await endConversations(database.pool, profileId, [["a lighthouse story"]]);
       await endConversations(database.pool, profileId, [["a lighthouse game"]],
@@ -82,7 +79,7 @@ describe("GET /v1/users/:profile_id/search", () => {
     }
   });
 
-  it("searches by the words alone when the embedder cannot embed the query, and says so", async () => {
+  it("searches by the words alone when the embedder cannot embed the query, and says so", async ({ database }) => {
     const profileId = uniqueId("http_keyword");
     const [conversation] = await endConversations(database.pool, profileId, [["the telescope arrived"]]);
     // Nothing listens on port 9: the embedder fails at once.
@@ -98,14 +95,14 @@ describe("GET /v1/users/:profile_id/search", () => {
 });
 
 describe("DELETE /v1/users/:profile_id", () => {
-  it("forgets the user and answers the counts; again, zeros", async () => {
+  it("forgets the user and answers the counts; again, zeros", async ({ database }) => {
     const profileId = uniqueId("http_forget%_");
     const [conversation] = await endConversations(database.pool, profileId, [["please forget me", "done"]]);
     await processEvents(database.pool, [conversation!.eventId]);
     const response = await app.inject({ method: "DELETE", url: path(profileId), headers: AUTH });
     expect(response.statusCode).toBe(200);
     expect(response.json()).toMatchObject({ conversations: 1, messages: 2, events: 1, embeddings: 1, friendship_status: 1, agent_candidates: 1 });
-    expect(await exportOf(profileId)).toEqual({ profile_id: profileId, friendship_status: null, agent_candidates: null, conversations: [] });
+    expect(await exportOf(database, profileId)).toEqual({ profile_id: profileId, friendship_status: null, agent_candidates: null, conversations: [] });
     const again = await app.inject({ method: "DELETE", url: path(profileId), headers: AUTH });
     expect(Object.values(again.json()).every((count) => count === 0)).toBe(true);
   });
@@ -117,7 +114,7 @@ describe("DELETE /v1/users/:profile_id", () => {
 });
 
 describe("GET /v1/users/:profile_id/export", () => {
-  it("streams the same document parley.export_user returns, over several pages", async () => {
+  it("streams the same document parley.export_user returns, over several pages", async ({ database }) => {
     const profileId = uniqueId("http_export");
     const count = EXPORT_PAGE_SIZE + 30;
     const payloads = Array.from({ length: count }, (_, i) => conversationPayload({
@@ -133,7 +130,7 @@ describe("GET /v1/users/:profile_id/export", () => {
     expect(response.headers["content-type"]).toMatch(/^application\/json/);
     const streamed = JSON.parse(response.body) as { conversations: unknown[] };
     expect(streamed.conversations).toHaveLength(count + 1);
-    expect(streamed).toEqual(await exportOf(profileId));
+    expect(streamed).toEqual(await exportOf(database, profileId));
   });
 
   it("streams an empty document for a user never seen", async () => {
@@ -141,7 +138,7 @@ describe("GET /v1/users/:profile_id/export", () => {
     expect(exported.json()).toEqual({ profile_id: "never_seen%", friendship_status: null, agent_candidates: null, conversations: [] });
   });
 
-  it("reads one page at a time, as the document is consumed, in one transaction", async () => {
+  it("reads one page at a time, as the document is consumed, in one transaction", async ({ database }) => {
     const profileId = uniqueId("pages");
     await endConversations(database.pool, profileId, Array.from({ length: 7 }, (_, i) => [`page test ${i}`]));
     const real = await database.pool.connect();
@@ -174,6 +171,6 @@ describe("GET /v1/users/:profile_id/export", () => {
     expect(statements[0]).toBe("begin isolation level repeatable read read only");
     expect(statements.at(-1)).toBe("commit");
     expect(released).toBe(true);
-    expect(JSON.parse(parts.join(""))).toEqual(await exportOf(profileId));
+    expect(JSON.parse(parts.join(""))).toEqual(await exportOf(database, profileId));
   });
 });

@@ -1,18 +1,16 @@
 // POST/GET/DELETE /v1/webhooks with fastify's inject() over a real PostgreSQL.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect } from "vitest";
 import type { FastifyInstance } from "fastify";
-import { createTestDatabase, type TestDatabase } from "../support/database.js";
+import { it } from "../support/database.js";
 import { buildApp } from "../../src/http/app.js";
 import { AUTH, capturingLogger, testConfig } from "./support.js";
 
 const SECRET = "http-test-secret-3b9d0e1f";
-let database: TestDatabase;
 let app: FastifyInstance;
 let permissive: FastifyInstance;
 const logs = capturingLogger();
 
-beforeAll(async () => {
-  database = await createTestDatabase();
+it.beforeAll(async ({ database }) => {
   app = buildApp({ pool: database.pool, log: logs.log, config: testConfig() });
   permissive = buildApp({ pool: database.pool, log: logs.log, config: testConfig({ PARLEY_WEBHOOK_ALLOW_PRIVATE: "true" }) });
   await Promise.all([app.ready(), permissive.ready()]);
@@ -20,7 +18,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await app?.close();
   await permissive?.close();
-  await database?.drop();
 });
 
 const create = (payload: unknown, on = app) => on.inject({ method: "POST", url: "/v1/webhooks", headers: AUTH, payload: payload as object });
@@ -28,7 +25,7 @@ const list = () => app.inject({ method: "GET", url: "/v1/webhooks", headers: AUT
 const remove = (id: string) => app.inject({ method: "DELETE", url: `/v1/webhooks/${id}`, headers: AUTH });
 
 describe("POST /v1/webhooks", () => {
-  it("subscribes, to PROCESSED and FAILED by default, and answers 201 without the secret", async () => {
+  it("subscribes, to PROCESSED and FAILED by default, and answers 201 without the secret", async ({ database }) => {
     const response = await create({ url: "https://hooks.example.invalid/parley", secret: SECRET });
     expect(response.statusCode).toBe(201);
     expect(response.body).not.toContain(SECRET);
@@ -44,7 +41,7 @@ describe("POST /v1/webhooks", () => {
     expect(response.json().events).toEqual(["FAILED"]);
   });
 
-  it.each([
+  it.for([
     [{ url: "https://example.invalid/" }, "secret", "secret: is required"],
     [{ url: "https://example.invalid/", secret: "short-secret" }, "secret", "secret: must be at least 16 characters long"],
     [{ url: "https://example.invalid/", secret: 1234567890123456789 }, "secret", "secret: must be a string, got number"],
@@ -56,7 +53,7 @@ describe("POST /v1/webhooks", () => {
     // Only SQL judges these; it answers with the same code and field.
     [{ url: "https://user:password@example.invalid/", secret: SECRET }, "url", "url: must not contain credentials"],
     [{ url: "https://example.invalid:99999/", secret: SECRET }, "url", "url: port 99999 is out of range 1-65535"],
-  ])("rejects %j: 400 invalid_payload naming %s, nothing stored", async (payload, field, message) => {
+  ] as Array<[Record<string, unknown>, string, string]>)("rejects %j: 400 invalid_payload naming %s, nothing stored", async ([payload, field, message], { database }) => {
     const before = await database.pool.query("select count(*)::int as n from parley.webhooks");
     const response = await create(payload);
     expect(response.statusCode).toBe(400);

@@ -1,22 +1,14 @@
 // The TypeScript client against the real SQL API: return values, error
 // mapping, and that the zod schemas never disagree with the SQL functions.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect } from "vitest";
 import pg from "pg";
-import { createTestDatabase, type TestDatabase } from "../support/database.js";
+import { it } from "../support/database.js";
 import {
   appendMessages, closeConversation, endConversation, retryEvent, startConversation,
 } from "../../src/ingest/client.js";
 import { ParleyError } from "../../src/ingest/errors.js";
 import { describeIssue, endConversationSchema } from "../../src/ingest/payloads.js";
 import { contractExample } from "../support/fixtures.js";
-
-let database: TestDatabase;
-beforeAll(async () => {
-  database = await createTestDatabase();
-});
-afterAll(async () => {
-  await database?.drop();
-});
 
 async function rejection(promise: Promise<unknown>): Promise<ParleyError> {
   const error = await promise.then(() => undefined, (caught: unknown) => caught);
@@ -25,14 +17,14 @@ async function rejection(promise: Promise<unknown>): Promise<ParleyError> {
 }
 
 describe("the SQL API client", () => {
-  it("ends a conversation and returns the same event id when it is sent again", async () => {
+  it("ends a conversation and returns the same event id when it is sent again", async ({ database }) => {
     const payload = { ...contractExample, conversation_id: "client_end" };
     const first = await endConversation(database.pool, payload);
     expect(first).toMatch(/^\d+$/);
     expect(await endConversation(database.db, payload)).toBe(first);
   });
 
-  it("runs a live conversation: start, append (idempotent by message_id), close", async () => {
+  it("runs a live conversation: start, append (idempotent by message_id), close", async ({ database }) => {
     const id = await startConversation(database.pool, { profile_id: "client_user", bot_type: "TALK", bot_id: "talk_music_taste" });
     expect(id).toMatch(/^conv_[0-9a-f]{32}$/);
     const messages = [{ role: "user" as const, content: "hello", message_id: "m1" }];
@@ -43,7 +35,7 @@ describe("the SQL API client", () => {
     expect(await retryEvent(database.pool, eventId)).toBe(false);
   });
 
-  it("runs in the caller's transaction", async () => {
+  it("runs in the caller's transaction", async ({ database }) => {
     const client = await database.pool.connect();
     try {
       await client.query("begin");
@@ -56,7 +48,7 @@ describe("the SQL API client", () => {
     expect(rows).toHaveLength(0);
   });
 
-  it("turns the SQL API's errors into ParleyErrors with the field", async () => {
+  it("turns the SQL API's errors into ParleyErrors with the field", async ({ database }) => {
     const invalid = await rejection(endConversation(database.pool, { ...contractExample, conversation_id: "client_bad", end_time: "2025-11-25T17:00:00Z" }));
     expect(invalid.toJSON()).toMatchObject({ code: "invalid_payload", field: "end_time" });
     expect((await rejection(appendMessages(database.pool, "client_missing", []))).code).toBe("conversation_not_found");
@@ -70,7 +62,7 @@ describe("the SQL API client", () => {
     expect(tooLarge.toJSON()).toMatchObject({ code: "payload_too_large", field: "payload" });
   });
 
-  it("says database_unavailable when PostgreSQL cannot be reached", async () => {
+  it("says database_unavailable when PostgreSQL cannot be reached", async ({ database }) => {
     const unreachable = new pg.Pool({ connectionString: "postgres://postgres@127.0.0.1:1/postgres", connectionTimeoutMillis: 2000 });
     try {
       const error = await rejection(endConversation(unreachable, contractExample));
@@ -108,7 +100,7 @@ describe("zod schemas against the SQL API, the authority", () => {
     ["message_id repeated in a call", { conversation_log: [{ role: "user", content: "x", message_id: "a" }, { role: "user", content: "y", message_id: "a" }] }],
   ];
 
-  it.each(variants)("%s", async (name, change) => {
+  it.for(variants)("%s", async ([name, change], { database }) => {
     const payload: Record<string, unknown> = { ...contractExample, conversation_id: `parity_${name.replace(/\W+/g, "_")}`, ...change };
     for (const key of Object.keys(payload)) if (payload[key] === undefined) delete payload[key];
     const client = await database.pool.connect();

@@ -1,30 +1,14 @@
 // /metrics counts what happened: real worker, real PostgreSQL, the hashing embedder.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { pino } from "pino";
-import { createTestDatabase, type TestDatabase } from "../support/database.js";
-import { conversationPayload, endConversation, testConfig, uniqueId, waitFor, waitForStatus } from "../support/fixtures.js";
-import { createMetrics, QUEUE_COUNTS_SQL, type ParleyMetrics } from "../../src/metrics/registry.js";
-import { startInstrumentedWorker } from "../../src/worker/start.js";
+import { describe, expect } from "vitest";
+import { it } from "../support/worker.js";
+import { conversationPayload, endConversation, uniqueId, waitFor, waitForStatus } from "../support/fixtures.js";
+import { createMetrics, QUEUE_COUNTS_SQL } from "../../src/metrics/registry.js";
 import { startMetricsServer } from "../../src/metrics/server.js";
 import { HashingEmbedder } from "../../src/embed/hashing.js";
 import { EmbeddingError, type Embedder } from "../../src/embed/embedder.js";
-import type { RunningWorker } from "../../src/worker/runner.js";
 import { value } from "./support.js";
 
-const log = pino({ level: process.env.TEST_LOG ?? "silent" });
-let database: TestDatabase;
-let worker: RunningWorker | undefined;
 
-beforeAll(async () => {
-  database = await createTestDatabase();
-});
-afterEach(async () => {
-  await worker?.stop();
-  worker = undefined;
-});
-afterAll(async () => {
-  await database?.drop();
-});
 
 /** The hashing embedder, except that a text containing "POISON" fails for good. */
 class PoisonableEmbedder implements Embedder {
@@ -37,17 +21,11 @@ class PoisonableEmbedder implements Embedder {
   }
 }
 
-async function start(metrics: ParleyMetrics) {
-  worker = await startInstrumentedWorker({ config: testConfig(), pool: database.pool, log, metrics, embedder: new PoisonableEmbedder() });
-  await worker.listening;
-  return worker;
-}
-
 describe("metrics from a running worker", () => {
-  it("/metrics counts what happened: outcomes, handler and end-to-end time, embeddings, cache, queue gauges", async () => {
+  it("/metrics counts what happened: outcomes, handler and end-to-end time, embeddings, cache, queue gauges", async ({ database, startWorker }) => {
     const metrics = createMetrics({ pool: database.pool, workerStaleAfterSeconds: 30, defaultMetrics: false });
     const r = metrics.registry;
-    await start(metrics);
+    const worker = await startWorker({ metrics, embedder: new PoisonableEmbedder() });
 
     // Two conversations with the same messages: the second one's texts come from the cache.
     const first = await endConversation(database.pool, conversationPayload({ profile_id: uniqueId("user") }));
@@ -71,8 +49,8 @@ describe("metrics from a running worker", () => {
     expect(await value(r, "parley_embedding_seconds_count", { model: "hashing-1024" })).toBe(3);
     const misses = await value(r, "parley_embedding_cache_misses_total");
     const hits = await value(r, "parley_embedding_cache_hits_total");
-    expect(misses).toBe(worker!.embedder.stats().misses);
-    expect(hits).toBe(worker!.embedder.stats().hits);
+    expect(misses).toBe(worker.embedder.stats().misses);
+    expect(hits).toBe(worker.embedder.stats().hits);
     // The second conversation's 4 messages were all cached.
     expect(hits).toBeGreaterThanOrEqual(4);
 
@@ -83,10 +61,10 @@ describe("metrics from a running worker", () => {
     expect(await value(r, "parley_workers_live")).toBeGreaterThanOrEqual(1);
   });
 
-  it("parley_reconciler_requeued_total counts the events the reconciler queued again", async () => {
+  it("parley_reconciler_requeued_total counts the events the reconciler queued again", async ({ database, startWorker }) => {
     const metrics = createMetrics({ pool: database.pool, workerStaleAfterSeconds: 30, defaultMetrics: false });
     const r = metrics.registry;
-    await start(metrics);
+    await startWorker({ metrics, embedder: new PoisonableEmbedder() });
     // A row written without end_conversation has no job: only the reconciler finds it.
     const conversationId = uniqueId("conv_plain");
     await database.pool.query(`insert into parley.conversations (conversation_id, profile_id, bot_type, bot_id, started_at, ended_at, is_active, message_count)
@@ -104,11 +82,10 @@ describe("metrics from a running worker", () => {
     expect(await value(r, "parley_events_processed_total", { status: "processed" })).toBe(1);
   });
 
-  it("a retryable embedding failure counts as retry_scheduled", async () => {
+  it("a retryable embedding failure counts as retry_scheduled", async ({ database, startWorker }) => {
     const metrics = createMetrics({ defaultMetrics: false });
     const down: Embedder = { model: "down-8", dimension: 8, embed: async () => { throw new EmbeddingError("provider down", { retryable: true }); } };
-    worker = await startInstrumentedWorker({ config: testConfig(), pool: database.pool, log, metrics, embedder: down });
-    await worker.listening;
+    await startWorker({ metrics, embedder: down });
     const eventId = await endConversation(database.pool, conversationPayload());
     await waitFor(async () => (await database.db.selectFrom("parley.conversation_events").select("error_code")
       .where("event_id", "=", eventId).executeTakeFirstOrThrow()).error_code === "embedding_failed");
@@ -116,7 +93,7 @@ describe("metrics from a running worker", () => {
     expect(await value(metrics.registry, "parley_embedding_seconds_count", { model: "down-8" })).toBeGreaterThanOrEqual(1);
   });
 
-  it("the worker's /metrics server answers over HTTP with the registry's text, and 404 elsewhere", async () => {
+  it("the worker's /metrics server answers over HTTP with the registry's text, and 404 elsewhere", async ({ database }) => {
     const metrics = createMetrics({ pool: database.pool, workerStaleAfterSeconds: 30, defaultMetrics: false });
     metrics.recordOutcome("processed", 0.1, 0.2);
     const server = await startMetricsServer({ registry: metrics.registry, port: 0, host: "127.0.0.1" });
@@ -135,7 +112,7 @@ describe("metrics from a running worker", () => {
     }
   });
 
-  it("the queue counts, read from parley.pipeline_stats, are answered from the partial indexes alone", async () => {
+  it("the queue counts, read from parley.pipeline_stats, are answered from the partial indexes alone", async ({ database }) => {
     const client = await database.pool.connect();
     try {
       await client.query("begin");

@@ -4,10 +4,10 @@
 // answered requests.
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect } from "vitest";
 import type { FastifyInstance } from "fastify";
 import { parse } from "yaml";
-import { createTestDatabase, type TestDatabase } from "../support/database.js";
+import { it } from "../support/database.js";
 import { buildApp } from "../../src/http/app.js";
 import { createMetrics } from "../../src/metrics/registry.js";
 import { startInstrumentedWorker } from "../../src/worker/start.js";
@@ -17,13 +17,11 @@ import { missing, parseExposition, selectors, type Exposition } from "./promql.j
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 
-let database: TestDatabase;
 let app: FastifyInstance;
 let worker: RunningWorker;
 let exposition: Exposition;
 
-beforeAll(async () => {
-  database = await createTestDatabase();
+it.beforeAll(async ({ database }) => {
   const config = testConfig();
   const metrics = createMetrics({ pool: database.pool, workerStaleAfterSeconds: 30, log: silentLog });
   app = buildApp({ pool: database.pool, log: silentLog, config, metricsRegistry: metrics.registry });
@@ -43,7 +41,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await worker?.stop();
   await app?.close();
-  await database?.drop();
 });
 
 async function grafanaExpressions(): Promise<string[]> {

@@ -6,8 +6,8 @@
 // field and nothing written.
 import fc from "fast-check";
 import { LIMITS } from "../../src/ingest/payloads.js";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTestDatabase, type TestDatabase } from "../support/database.js";
+import { describe, expect } from "vitest";
+import { it, type TestDatabase } from "../support/database.js";
 import {
   hostileText, idArb, jsonObject, messageFaultArb, messageJson, payloadArb, timeArb, topLevelFaultArb, uniqueMessageIds,
   type Fault, type GeneratedMessage, type Json, type JsonObject,
@@ -17,22 +17,19 @@ import {
   PROPERTY_TIMEOUT, SHRINK_BUDGET,
 } from "./support.js";
 
-let database: TestDatabase;
-beforeAll(async () => {
-  database = await createTestDatabase();
-});
-afterAll(async () => {
-  await database?.drop();
-});
-
-const call = async <T>(text: string, params: unknown[]): Promise<T> => {
-  const { rows } = await database.pool.query<{ result: T }>(text, params);
-  return rows[0]!.result;
-};
-const start = (payload: Json) => call<string>("select parley.start_conversation($1::jsonb) as result", [JSON.stringify(payload)]);
-const append = (id: string, messages: Json) => call<number>("select parley.append_messages($1, $2::jsonb) as result", [id, JSON.stringify(messages)]);
-const close = (id: string) => call<string>("select parley.close_conversation($1) as result", [id]);
-const end = (payload: Json) => call<string>("select parley.end_conversation($1::jsonb) as result", [JSON.stringify(payload)]);
+/** The live functions of the SQL API on the test's database. */
+function liveApi(database: TestDatabase) {
+  const call = async <T>(text: string, params: unknown[]): Promise<T> => {
+    const { rows } = await database.pool.query<{ result: T }>(text, params);
+    return rows[0]!.result;
+  };
+  return {
+    start: (payload: Json) => call<string>("select parley.start_conversation($1::jsonb) as result", [JSON.stringify(payload)]),
+    append: (id: string, messages: Json) => call<number>("select parley.append_messages($1, $2::jsonb) as result", [id, JSON.stringify(messages)]),
+    close: (id: string) => call<string>("select parley.close_conversation($1) as result", [id]),
+    end: (payload: Json) => call<string>("select parley.end_conversation($1::jsonb) as result", [JSON.stringify(payload)]),
+  };
+}
 
 const liveMessageArb: fc.Arbitrary<GeneratedMessage> = fc.record(
   {
@@ -71,7 +68,8 @@ const startArb = payloadArb.chain((generated) =>
 let sequence = 0;
 
 describe("live conversations under generated input", () => {
-  it("store exactly what was appended, skip repeated message_ids, and reject any one fault writing nothing", { timeout: PROPERTY_TIMEOUT }, async () => {
+  it("store exactly what was appended, skip repeated message_ids, and reject any one fault writing nothing", { timeout: PROPERTY_TIMEOUT }, async ({ database }) => {
+    const { start, append, close, end } = liveApi(database);
     await fc.assert(
       fc.asyncProperty(startArb, fc.array(batchArb, { minLength: 1, maxLength: 5 }), fc.boolean(), async (starting, batches, endWithPayload) => {
         const { generated, givesId, givesStart } = starting;
@@ -155,7 +153,8 @@ describe("live conversations under generated input", () => {
 });
 
 describe("live functions at the edges", () => {
-  it("append_messages names a missing conversation (P0002) and bad arguments (22023) and writes nothing", async () => {
+  it("append_messages names a missing conversation (P0002) and bad arguments (22023) and writes nothing", async ({ database }) => {
+    const { start, append } = liveApi(database);
     const before = await allCounts(database.pool);
     expect(await sqlFailure(append("no such conversation", []))).toMatchObject({ code: "P0002", column: "conversation_id" });
     expectInvalid(await sqlFailure(append("", [])), "conversation_id");
@@ -167,7 +166,8 @@ describe("live functions at the edges", () => {
     expect(await allCounts(database.pool)).toEqual(opened);
   });
 
-  it("checks every timestamp of a batch, also of messages skipped because their message_id is stored", async () => {
+  it("checks every timestamp of a batch, also of messages skipped because their message_id is stored", async ({ database }) => {
+    const { start, append } = liveApi(database);
     const id = await start({ profile_id: "edge", bot_type: "TALK", bot_id: "b" });
     expect(await append(id, [{ role: "user", content: "once", message_id: "m1", timestamp: "2025-01-01T10:00:00Z" }])).toBe(1);
     const before = await allCounts(database.pool);
@@ -177,14 +177,16 @@ describe("live functions at the edges", () => {
     expect(await allCounts(database.pool)).toEqual(before);
   });
 
-  it("start_conversation refuses another profile's conversation_id with 22023 on conversation_id", async () => {
+  it("start_conversation refuses another profile's conversation_id with 22023 on conversation_id", async ({ database }) => {
+    const { start } = liveApi(database);
     const id = await start({ conversation_id: "edge_owned", profile_id: "owner", bot_type: "TALK", bot_id: "b" });
     const before = await allCounts(database.pool);
     expectInvalid(await sqlFailure(start({ conversation_id: id, profile_id: "intruder", bot_type: "TALK", bot_id: "b" })), "conversation_id");
     expect(await allCounts(database.pool)).toEqual(before);
   });
 
-  it("holds 10 000 messages per conversation and rejects the message beyond with 22023 on messages", async () => {
+  it("holds 10 000 messages per conversation and rejects the message beyond with 22023 on messages", async ({ database }) => {
+    const { start, append } = liveApi(database);
     const id = await start({ profile_id: "edge", bot_type: "TALK", bot_id: "b" });
     const batch = (from: number, count: number) => Array.from({ length: count }, (_, i) => ({ role: "user", content: `m${from + i}` }));
     for (let i = 0; i < 10; i++) expect(await append(id, batch(i * 1000, 1000))).toBe(1000);
@@ -193,7 +195,8 @@ describe("live functions at the edges", () => {
     expect(await allCounts(database.pool)).toEqual(before);
   });
 
-  it("rejects a conversation_id of more than 200 code points in every live function", async () => {
+  it("rejects a conversation_id of more than 200 code points in every live function", async ({ database }) => {
+    const { start } = liveApi(database);
     const long = "😀".repeat(201);
     expectInvalid(await sqlFailure(start({ conversation_id: long, profile_id: "edge", bot_type: "TALK", bot_id: "b" })), "conversation_id");
     const [sampled] = fc.sample(idArb.filter((value) => [...value].length === 200), { seed: 2, numRuns: 1 });

@@ -6,20 +6,12 @@
 // fails as a whole, so nothing is written. README ("Hostile input") documents
 // these codes; clients that want one code map them to invalid_payload.
 import fc from "fast-check";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTestDatabase, type TestDatabase } from "../support/database.js";
+import { describe, expect } from "vitest";
+import { it, type TestDatabase } from "../support/database.js";
 import { payloadArb, payloadJson, type Json, type JsonObject } from "./arbitraries.js";
 import { allCounts, PROPERTY_TIMEOUT, SHRINK_BUDGET, sqlFailure, storedConversation } from "./support.js";
 
-let database: TestDatabase;
-beforeAll(async () => {
-  database = await createTestDatabase();
-});
-afterAll(async () => {
-  await database?.drop();
-});
-
-const send = (text: string) => database.pool.query("select parley.end_conversation($1::jsonb) as id", [text]);
+const send = (database: TestDatabase, text: string) => database.pool.query("select parley.end_conversation($1::jsonb) as id", [text]);
 
 /** Every place a string can sit in a payload: values at any depth, and object keys. */
 function stringSlots(value: Json, path: Array<string | number> = []): Array<{ path: Array<string | number>; key: boolean }> {
@@ -63,12 +55,12 @@ const withBadCharacter = (bad: fc.Arbitrary<string>) =>
   });
 
 describe("characters no PostgreSQL text can hold", () => {
-  it("a NUL (\\u0000) anywhere in the payload fails with 22P05 from jsonb, and nothing is written", { timeout: PROPERTY_TIMEOUT }, async () => {
+  it("a NUL (\\u0000) anywhere in the payload fails with 22P05 from jsonb, and nothing is written", { timeout: PROPERTY_TIMEOUT }, async ({ database }) => {
     await fc.assert(
       fc.asyncProperty(withBadCharacter(fc.constant("\u0000")), async ([payload, slot, offset, bad]) => {
         const before = await allCounts(database.pool);
         // JSON.stringify, as every JSON encoder does, sends the escape \u0000.
-        const failure = await sqlFailure(send(JSON.stringify(splice(payload, slot, offset, bad))));
+        const failure = await sqlFailure(send(database, JSON.stringify(splice(payload, slot, offset, bad))));
         expect(failure).toMatchObject({ code: "22P05", message: "unsupported Unicode escape sequence" });
         expect(await allCounts(database.pool)).toEqual(before);
       }),
@@ -76,7 +68,7 @@ describe("characters no PostgreSQL text can hold", () => {
     );
   });
 
-  it("a lone UTF-16 surrogate anywhere fails with 22P02 from jsonb, and nothing is written", { timeout: PROPERTY_TIMEOUT }, async () => {
+  it("a lone UTF-16 surrogate anywhere fails with 22P02 from jsonb, and nothing is written", { timeout: PROPERTY_TIMEOUT }, async ({ database }) => {
     const lone = fc.integer({ min: 0xd800, max: 0xdfff }).map((unit) => String.fromCharCode(unit));
     await fc.assert(
       fc.asyncProperty(withBadCharacter(lone), async ([payload, slot, offset, bad]) => {
@@ -86,7 +78,7 @@ describe("characters no PostgreSQL text can hold", () => {
         // escapes a lone half rather than sending invalid UTF-8.
         expect(text).toMatch(/\\ud[89a-f][0-9a-f]{2}/);
         const before = await allCounts(database.pool);
-        const failure = await sqlFailure(send(text));
+        const failure = await sqlFailure(send(database, text));
         expect(failure).toMatchObject({ code: "22P02", message: "invalid input syntax for type json" });
         expect(await allCounts(database.pool)).toEqual(before);
       }),
@@ -94,14 +86,14 @@ describe("characters no PostgreSQL text can hold", () => {
     );
   });
 
-  it("a raw 0x00 byte in hand-written JSON text fails with 22021 (invalid UTF-8), and nothing is written", async () => {
+  it("a raw 0x00 byte in hand-written JSON text fails with 22021 (invalid UTF-8), and nothing is written", async ({ database }) => {
     const before = await allCounts(database.pool);
     const text = JSON.stringify(payloadJson(fc.sample(payloadArb, { seed: 1, numRuns: 1 })[0]!)).replace(/}$/, ',"metadata":{"a":"x\u0000y"}}');
-    expect(await sqlFailure(send(text))).toMatchObject({ code: "22021" });
+    expect(await sqlFailure(send(database, text))).toMatchObject({ code: "22021" });
     expect(await allCounts(database.pool)).toEqual(before);
   });
 
-  it("a raw lone surrogate in hand-written JSON text becomes U+FFFD in Node before it leaves the process", async () => {
+  it("a raw lone surrogate in hand-written JSON text becomes U+FFFD in Node before it leaves the process", async ({ database }) => {
     // Node's UTF-8 encoder replaces it; PostgreSQL receives valid text. Parley
     // cannot tell, which is why clients should send JSON.stringify's output.
     const text = JSON.stringify({
@@ -109,7 +101,7 @@ describe("characters no PostgreSQL text can hold", () => {
       start_time: "2025-11-25T18:00:00Z", end_time: "2025-11-25T18:20:00Z",
       conversation_log: [{ role: "user", content: "RAW" }],
     }).replace("RAW", "a\ud800b");
-    await send(text);
+    await send(database, text);
     const stored = await storedConversation(database.pool, "raw_surrogate");
     expect(stored.messages[0]!.content).toBe("a\ufffdb");
   });
@@ -123,17 +115,17 @@ describe("JSON beyond what jsonb can parse", () => {
   };
   const withMetadata = (metadata: string) => JSON.stringify(base).replace(/}$/, `,"metadata":${metadata}}`);
 
-  it("nesting 100 000 deep (200 KB, under the 1 MiB limit) fails with 54001 stack depth, and nothing is written", async () => {
+  it("nesting 100 000 deep (200 KB, under the 1 MiB limit) fails with 54001 stack depth, and nothing is written", async ({ database }) => {
     const before = await allCounts(database.pool);
-    const failure = await sqlFailure(send(withMetadata(`{"a":${"[".repeat(100_000)}${"]".repeat(100_000)}}`)));
+    const failure = await sqlFailure(send(database, withMetadata(`{"a":${"[".repeat(100_000)}${"]".repeat(100_000)}}`)));
     expect(failure).toMatchObject({ code: "54001", message: "stack depth limit exceeded" });
     expect(await allCounts(database.pool)).toEqual(before);
   });
 
-  it("a number beyond numeric's range fails with 22003, and nothing is written", async () => {
+  it("a number beyond numeric's range fails with 22003, and nothing is written", async ({ database }) => {
     const before = await allCounts(database.pool);
     for (const number of ["1e131072", "1e-16384"]) {
-      expect(await sqlFailure(send(withMetadata(`{"n":${number}}`)))).toMatchObject({ code: "22003" });
+      expect(await sqlFailure(send(database, withMetadata(`{"n":${number}}`)))).toMatchObject({ code: "22003" });
     }
     expect(await allCounts(database.pool)).toEqual(before);
   });

@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect } from "vitest";
 import type { FastifyInstance } from "fastify";
 import { pino } from "pino";
-import { createTestDatabase, type TestDatabase } from "../support/database.js";
+import { it } from "../support/database.js";
 import { testConfig } from "../support/fixtures.js";
 import { buildApp } from "../../src/http/app.js";
 import { createMetrics } from "../../src/metrics/registry.js";
@@ -56,13 +56,11 @@ describe("demo report helpers", () => {
 
 describe("npm run demo against a running API and worker", () => {
   const KEY = "demo-test-key-0123456789";
-  let database: TestDatabase;
   let app: FastifyInstance;
   let worker: RunningWorker;
   let url: string;
 
-  beforeAll(async () => {
-    database = await createTestDatabase();
+  it.beforeAll(async ({ database }) => {
     const config = testConfig({ PARLEY_API_KEYS: KEY });
     const log = pino({ level: "silent" });
     const metrics = createMetrics({ pool: database.pool, workerStaleAfterSeconds: 30, defaultMetrics: false });
@@ -73,10 +71,9 @@ describe("npm run demo against a running API and worker", () => {
   afterAll(async () => {
     await worker?.stop();
     await app?.close();
-    await database?.drop();
   });
 
-  it("sends the sample conversations, waits for them on the event stream and prints what happened", async () => {
+  it("sends the sample conversations, waits for them on the event stream and prints what happened", async ({ database }) => {
     const demo = start("scripts/demo.ts", ["--count", "24", "--seed", "5"], { PARLEY_URL: url, PARLEY_API_KEY: KEY });
     expect(await demo.exited).toBe(0);
     const out = demo.stdout();
@@ -93,7 +90,7 @@ describe("npm run demo against a running API and worker", () => {
     expect(rows[0].n).toBe(24);
   });
 
-  it("sending the same seed again writes nothing new and still reports them processed", async () => {
+  it("sending the same seed again writes nothing new and still reports them processed", async ({ database }) => {
     const before = await database.pool.query("select count(*)::int as n from parley.conversations");
     const demo = start("scripts/demo.ts", ["--count", "24", "--seed", "5"], { PARLEY_URL: url, PARLEY_API_KEY: KEY });
     expect(await demo.exited).toBe(0);

@@ -1,8 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect } from "vitest";
 import { sql } from "kysely";
 import { SAMPLE_BOTS, sampleConversations } from "../../scripts/lib/sample-conversations.js";
 import { countUserQuestions, sessionEmotion } from "../../src/pipeline/features.js";
-import { createTestDatabase, type TestDatabase } from "../support/database.js";
+import { it } from "../support/database.js";
 
 describe("sampleConversations", () => {
   it("gives the same conversations for the same seed", () => {
@@ -80,15 +80,8 @@ describe("sampleConversations", () => {
 });
 
 describe("sampleConversations against the SQL API", () => {
-  let database: TestDatabase;
-  beforeAll(async () => {
-    database = await createTestDatabase();
-  });
-  afterAll(async () => {
-    await database?.drop();
-  });
 
-  it("every payload is accepted by parley.end_conversation, and its bot is in the seeded agent catalog", async () => {
+  it("every payload is accepted by parley.end_conversation, and its bot is in the seeded agent catalog", async ({ database }) => {
     const conversations = sampleConversations(40, 13);
     for (const payload of conversations) {
       await sql`select parley.end_conversation(${JSON.stringify(payload)}::jsonb)`.execute(database.db);

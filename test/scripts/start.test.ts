@@ -1,11 +1,11 @@
 // `npm start` as a user runs it: its own process, a real socket, signals.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect } from "vitest";
 import { chmod, mkdtemp, rm, stat, readFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import pg from "pg";
-import { createTestDatabase, type TestDatabase } from "../support/database.js";
+import { it } from "../support/database.js";
 import { conversationPayload, waitFor } from "../support/fixtures.js";
 import { start, type Child } from "./run.js";
 
@@ -24,15 +24,8 @@ function runningLine(child: Child) {
 }
 
 describe("npm start with DATABASE_URL", () => {
-  let database: TestDatabase;
-  beforeAll(async () => {
-    database = await createTestDatabase();
-  });
-  afterAll(async () => {
-    await database?.drop();
-  });
 
-  it("migrates, serves the API and runs the worker in one process, with metrics on both ports; stops cleanly on SIGTERM", async () => {
+  it("migrates, serves the API and runs the worker in one process, with metrics on both ports; stops cleanly on SIGTERM", async ({ database }) => {
     const metricsPort = await freePort();
     const child = start("src/main.ts", [], {
       DATABASE_URL: database.url, PORT: "0", PARLEY_METRICS_PORT: String(metricsPort),
@@ -89,7 +82,7 @@ describe("npm start with no DATABASE_URL", () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it("starts an embedded PostgreSQL under .data/, says so first with the connection string, keeps data and key between runs", async () => {
+  it("starts an embedded PostgreSQL under .data/, says so first with the connection string, keeps data and key between runs", async ({ database }) => {
     const port = await freePort();
     const url = `postgres://postgres:postgres@127.0.0.1:${port}/postgres`;
     const env = { DATABASE_URL: "", PARLEY_API_KEYS: "", PARLEY_EMBEDDED_PORT: String(port), PORT: "0", PARLEY_METRICS_PORT: "0", PARLEY_EMBEDDER: "hashing" };

@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect } from "vitest";
 import { spawn } from "node:child_process";
 import { pino } from "pino";
-import { createTestDatabase, type TestDatabase } from "../support/database.js";
+import { it } from "../support/database.js";
 import { conversationPayload, endConversation, testConfig, waitForStatus } from "../support/fixtures.js";
 import { startWorker } from "../../src/worker/runner.js";
 import { describeDatabase, formatDuration, readStats, renderStats, type StatsSnapshot } from "../../scripts/lib/stats.js";
@@ -62,9 +62,7 @@ describe("renderStats", () => {
 });
 
 describe("stats from a database", () => {
-  let database: TestDatabase;
-  beforeAll(async () => {
-    database = await createTestDatabase();
+    it.beforeAll(async ({ database }) => {
     const worker = await startWorker({ config: testConfig(), pool: database.pool, log: pino({ level: "silent" }) });
     const ids = [];
     for (let i = 0; i < 4; i++) ids.push(await endConversation(database.pool, conversationPayload()));
@@ -80,11 +78,8 @@ describe("stats from a database", () => {
     await endConversation(database.pool, conversationPayload());
     await database.pool.query("insert into parley.worker_heartbeats (worker_id, hostname, pid) values ('pool-test', 'testhost', 4242)");
   });
-  afterAll(async () => {
-    await database?.drop();
-  });
 
-  it("readStats reads every section from plain SQL", async () => {
+  it("readStats reads every section from plain SQL", async ({ database }) => {
     const stats = await readStats(database.pool, "test");
     expect(stats.totals).toMatchObject({ pending: 2, processing: 0, processed: 2, failed: 1, processed_last_hour: 2 });
     expect(stats.totals.latency_p50_seconds).toBeGreaterThanOrEqual(0);
@@ -97,7 +92,7 @@ describe("stats from a database", () => {
     expect(stats.workers).toMatchObject([{ worker_id: "pool-test", hostname: "testhost", pid: 4242 }]);
   });
 
-  it("`npm run stats` prints the report for DATABASE_URL", async () => {
+  it("`npm run stats` prints the report for DATABASE_URL", async ({ database }) => {
     const { code, stdout } = await run(["scripts/stats.ts"], { DATABASE_URL: database.url });
     expect(code).toBe(0);
     expect(stdout).toContain("Parley pipeline");
@@ -106,7 +101,7 @@ describe("stats from a database", () => {
     expect(stdout).toMatch(/embedding_failed\s+1\s+last/);
   });
 
-  it("`--watch` keeps printing fresh reports until stopped", async () => {
+  it("`--watch` keeps printing fresh reports until stopped", async ({ database }) => {
     const child = spawn(process.execPath, ["--import", "tsx", "scripts/stats.ts", "--watch", "--interval", "0.5"], {
       env: { ...process.env, DATABASE_URL: database.url }, stdio: ["ignore", "pipe", "pipe"],
     });

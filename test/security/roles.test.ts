@@ -4,15 +4,14 @@
 // set it up) and nothing more.
 import { randomBytes } from "node:crypto";
 import pg from "pg";
-import { pino } from "pino";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { afterAll, describe, expect, inject } from "vitest";
 import { createDb, createPool } from "../../src/db/pool.js";
 import { QUEUE_COUNTS_SQL } from "../../src/metrics/registry.js";
 import { HashingEmbedder } from "../../src/embed/hashing.js";
 import { EmbeddingError, type Embedder } from "../../src/embed/embedder.js";
-import { startWorker, type RunningWorker } from "../../src/worker/runner.js";
-import { createTestDatabase, type TestDatabase } from "../support/database.js";
-import { conversationPayload, testConfig, waitFor } from "../support/fixtures.js";
+import type { TestDatabase } from "../support/database.js";
+import { it } from "../support/worker.js";
+import { conversationPayload, waitFor } from "../support/fixtures.js";
 import { startReceiver } from "../webhooks/receiver.js";
 
 const WRITE_FUNCTIONS = [
@@ -65,13 +64,11 @@ const WORKER_TABLES: Record<string, string[]> = {
 };
 const TABLE_PRIVILEGES = ["SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER"];
 
-let database: TestDatabase;
 let functions: Array<{ name: string; call: string; secdef: boolean; config: string[] | null; returnsTrigger: boolean }>;
 let tables: string[];
 let views: Set<string>;
 
-beforeAll(async () => {
-  database = await createTestDatabase();
+it.beforeAll(async ({ database }) => {
   const found = await database.pool.query<{ name: string; args: string; secdef: boolean; config: string[] | null; returns_trigger: boolean }>(`
     select p.oid::regprocedure::text as name,
            coalesce((select string_agg(format('null::%s', format_type(t, null)), ', ' order by i)
@@ -94,12 +91,9 @@ beforeAll(async () => {
      where table_schema = 'parley' and is_identity = 'NO' and is_generated = 'NEVER' order by table_name, ordinal_position`);
   firstColumn = Object.fromEntries(columns.rows.map((row) => [row.table, row.column]));
 });
-afterAll(async () => {
-  await database?.drop();
-});
 
 /** Runs `body` on one connection as `role`, then gives the connection back as it was. */
-async function as<T>(role: string, body: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+async function as<T>(database: TestDatabase, role: string, body: (client: pg.PoolClient) => Promise<T>): Promise<T> {
   const client = await database.pool.connect();
   try {
     await client.query(`set role ${role}`);
@@ -148,7 +142,7 @@ const writesTo = (table: string) => views.has(table) ? [] : [
 ];
 
 describe("the catalog", () => {
-  it("every function in schema parley pins search_path to pg_catalog, pg_temp, and PUBLIC may execute none", async () => {
+  it("every function in schema parley pins search_path to pg_catalog, pg_temp, and PUBLIC may execute none", async ({ database }) => {
     expect(functions.length).toBeGreaterThan(10);
     for (const fn of functions) expect(fn.config, fn.name).toEqual(["search_path=pg_catalog, pg_temp"]);
     const { rows } = await database.pool.query<{ name: string }>(`
@@ -158,7 +152,7 @@ describe("the catalog", () => {
     expect(rows).toEqual([]);
   });
 
-  it("each role may execute exactly its functions, and those run as their owner (security definer)", async () => {
+  it("each role may execute exactly its functions, and those run as their owner (security definer)", async ({ database }) => {
     const bulk = functions.some((fn) => fn.name === "parley.end_conversations(jsonb)") ? ["parley.end_conversations(jsonb)"] : [];
     const { rows } = await database.pool.query<{ name: string; app: boolean; worker: boolean; reader: boolean }>(`
       select p.oid::regprocedure::text as name,
@@ -172,7 +166,7 @@ describe("the catalog", () => {
     for (const name of [...APP_FUNCTIONS, ...bulk]) expect(functions.find((fn) => fn.name === name)?.secdef, name).toBe(true);
   });
 
-  it("grants each role exactly its table privileges", async () => {
+  it("grants each role exactly its table privileges", async ({ database }) => {
     const { rows } = await database.pool.query<{ role: string; table: string; privilege: string }>(`
       select r.role, c.relname as table, p.privilege
       from (values ('parley_app'), ('parley_worker'), ('parley_reader')) as r(role)
@@ -193,8 +187,8 @@ describe("the catalog", () => {
 });
 
 describe("parley_app", () => {
-  it("ends, starts, appends to and closes conversations through the functions", async () => {
-    await as("parley_app", async (client) => {
+  it("ends, starts, appends to and closes conversations through the functions", async ({ database }) => {
+    await as(database, "parley_app", async (client) => {
       const payload = conversationPayload();
       const ended = await client.query<{ id: string }>("select parley.end_conversation($1) as id", [JSON.stringify(payload)]);
       expect(ended.rows[0]!.id).toMatch(/^\d+$/);
@@ -209,8 +203,8 @@ describe("parley_app", () => {
     });
   });
 
-  it("searches, exports and forgets a user through the functions", async () => {
-    await as("parley_app", async (client) => {
+  it("searches, exports and forgets a user through the functions", async ({ database }) => {
+    await as(database, "parley_app", async (client) => {
       const payload = conversationPayload({ profile_id: "app_forget_user" });
       await client.query("select parley.end_conversation($1)", [JSON.stringify(payload)]);
       const found = await client.query("select conversation_id from parley.search_conversations('app_forget_user', 'dune')");
@@ -222,7 +216,7 @@ describe("parley_app", () => {
     });
   });
 
-  it("cannot read or change any parley table, call an internal function, or reach graphile-worker's queue", async () => {
+  it("cannot read or change any parley table, call an internal function, or reach graphile-worker's queue", async ({ database }) => {
     const internal = functions.filter((fn) => !APP_FUNCTIONS.includes(fn.name) && fn.name !== "parley.end_conversations(jsonb)" && !fn.returnsTrigger);
     expect(internal.map((fn) => fn.name)).toContain("parley._enqueue(bigint,timestamp with time zone)");
     const statements = [
@@ -232,13 +226,13 @@ describe("parley_app", () => {
       "select 1 from graphile_worker.jobs limit 1",
       "select nextval('parley.conversation_events_event_id_seq')",
     ];
-    expect(await as("parley_app", (client) => leaks(client, statements))).toEqual([]);
+    expect(await as(database, "parley_app", (client) => leaks(client, statements))).toEqual([]);
   });
 });
 
 describe("parley_reader", () => {
-  it("reads every table and view, but no webhook's secret", async () => {
-    await as("parley_reader", async (client) => {
+  it("reads every table and view, but no webhook's secret", async ({ database }) => {
+    await as(database, "parley_reader", async (client) => {
       for (const table of tables.filter((name) => !HIDDEN_COLUMNS[name])) await client.query(`select * from parley.${table} limit 1`);
       await client.query("select webhook_id, url, events, created_at from parley.webhooks limit 1");
       expect(await leaks(client, ["select secret from parley.webhooks", "select * from parley.webhooks"])).toEqual([]);
@@ -247,17 +241,17 @@ describe("parley_reader", () => {
     });
   });
 
-  it("cannot write, call a function, or see the queue", async () => {
+  it("cannot write, call a function, or see the queue", async ({ database }) => {
     const statements = [
       ...tables.flatMap(writesTo),
       ...functions.filter((fn) => !fn.returnsTrigger && !READER_FUNCTIONS.includes(fn.name) && !USER_DATA_READ_FUNCTIONS.includes(fn.name)).map((fn) => fn.call),
       "select 1 from graphile_worker.jobs limit 1",
     ];
-    expect(await as("parley_reader", (client) => leaks(client, statements))).toEqual([]);
+    expect(await as(database, "parley_reader", (client) => leaks(client, statements))).toEqual([]);
   });
 
-  it("searches and exports a user's data, but cannot forget it", async () => {
-    await as("parley_reader", async (client) => {
+  it("searches and exports a user's data, but cannot forget it", async ({ database }) => {
+    await as(database, "parley_reader", async (client) => {
       await client.query("select * from parley.search_conversations('someone', 'words')");
       const exported = await client.query<{ doc: { profile_id: string } }>("select parley.export_user('someone') as doc");
       expect(exported.rows[0]!.doc.profile_id).toBe("someone");
@@ -271,9 +265,8 @@ describe("parley_worker", () => {
   const login = `parley_test_worker_${randomBytes(5).toString("hex")}`;
   const password = randomBytes(12).toString("hex");
   let pool: pg.Pool;
-  let worker: RunningWorker | undefined;
 
-  beforeAll(async () => {
+  it.beforeAll(async ({ database }) => {
     await database.pool.query(`create role ${login} login password '${password}' in role parley_worker`);
     const url = new URL(database.url);
     url.username = login;
@@ -281,7 +274,6 @@ describe("parley_worker", () => {
     pool = createPool(url.toString(), 8, "parley-test-worker-role");
   });
   afterAll(async () => {
-    await worker?.stop();
     await pool?.end();
     // Roles outlive databases: drop ours even if the test failed.
     const admin = new pg.Client({ connectionString: inject("adminUrl") });
@@ -289,7 +281,7 @@ describe("parley_worker", () => {
     await admin.query(`drop role if exists ${login}`).finally(() => admin.end());
   });
 
-  it("runs the worker end to end as a login role in parley_worker: processes, retries, closes idle conversations", { timeout: 60_000 }, async () => {
+  it("runs the worker end to end as a login role in parley_worker: processes, retries, closes idle conversations", { timeout: 60_000 }, async ({ database, startWorker }) => {
     const { rows: [who] } = await pool.query<{ user: string; superuser: string }>("select current_user as user, current_setting('is_superuser') as superuser");
     expect(who).toEqual({ user: login, superuser: "off" });
 
@@ -312,16 +304,10 @@ describe("parley_worker", () => {
         return hashing.embed(texts);
       },
     };
-    worker = await startWorker({
-      config: testConfig({ PARLEY_RETRY_SCHEDULE: "1s" }),
-      pool,
-      log: pino({ level: "silent" }),
-      embedder,
-      pollInterval: 200,
-    });
+    const worker = await startWorker({ env: { PARLEY_RETRY_SCHEDULE: "1s" }, pool, embedder, pollInterval: 200, noWait: true });
 
     const app = async (text: string, params: unknown[]) =>
-      as("parley_app", async (client) => (await client.query<{ id: string }>(text, params)).rows[0]!.id);
+      as(database, "parley_app", async (client) => (await client.query<{ id: string }>(text, params)).rows[0]!.id);
     const plain = await app("select parley.end_conversation($1) as id", [JSON.stringify(conversationPayload())]);
     const flaky = await app("select parley.end_conversation($1) as id", [JSON.stringify(conversationPayload({
       conversation_log: [{ role: "user", content: "please fail once, then work" }],
@@ -354,15 +340,12 @@ describe("parley_worker", () => {
     expect(heartbeats.map((row) => row.worker_id)).toContain(await worker.workerId);
   });
 
-  it("delivers webhooks as a login role in parley_worker, to a subscription parley_app made", { timeout: 30_000 }, async () => {
-    await worker?.stop();
+  it("delivers webhooks as a login role in parley_worker, to a subscription parley_app made", { timeout: 30_000 }, async ({ database, startWorker }) => {
     const receiver = await startReceiver();
     try {
-      worker = await startWorker({
-        config: testConfig({ PARLEY_WEBHOOK_ALLOW_PRIVATE: "true" }), pool, log: pino({ level: "silent" }), pollInterval: 200,
-      });
+      await startWorker({ env: { PARLEY_WEBHOOK_ALLOW_PRIVATE: "true" }, pool, pollInterval: 200, noWait: true });
       const app = async (text: string, params: unknown[]) =>
-        as("parley_app", async (client) => (await client.query<{ id: string }>(text, params)).rows[0]!.id);
+        as(database, "parley_app", async (client) => (await client.query<{ id: string }>(text, params)).rows[0]!.id);
       const webhookId = await app("select parley.add_webhook($1, $2)::text as id", [receiver.url, "roles-test-secret-0123"]);
       const eventId = await app("select parley.end_conversation($1) as id", [JSON.stringify(conversationPayload())]);
       const db = createDb(database.pool);

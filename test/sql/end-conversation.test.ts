@@ -1,16 +1,8 @@
 // The write path's promises, called as any backend would: plain SQL.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect } from "vitest";
 import { DatabaseError } from "pg";
-import { createTestDatabase, type TestDatabase } from "../support/database.js";
+import { it, type TestDatabase } from "../support/database.js";
 import { conversationPayload, endConversation, tableCounts, uniqueId } from "../support/fixtures.js";
-
-let database: TestDatabase;
-beforeAll(async () => {
-  database = await createTestDatabase();
-});
-afterAll(async () => {
-  await database?.drop();
-});
 
 async function rejection(call: Promise<unknown>): Promise<DatabaseError> {
   const error = await call.then(() => undefined, (failure: unknown) => failure);
@@ -19,7 +11,7 @@ async function rejection(call: Promise<unknown>): Promise<DatabaseError> {
 }
 
 describe("parley.end_conversation", () => {
-  it("stores the conversation, its messages, a PENDING event and a job in one call", async () => {
+  it("stores the conversation, its messages, a PENDING event and a job in one call", async ({ database }) => {
     const payload = conversationPayload();
     const eventId = await endConversation(database.pool, payload);
 
@@ -44,7 +36,7 @@ describe("parley.end_conversation", () => {
     expect(jobs).toEqual([{ task_identifier: "process_conversation", key: `parley:event:${eventId}` }]);
   });
 
-  it("is idempotent: the same conversation_id returns the same event id and writes nothing", async () => {
+  it("is idempotent: the same conversation_id returns the same event id and writes nothing", async ({ database }) => {
     const payload = conversationPayload();
     const first = await endConversation(database.pool, payload);
     const before = await tableCounts(database.db);
@@ -53,7 +45,7 @@ describe("parley.end_conversation", () => {
     expect(await tableCounts(database.db)).toEqual(before);
   });
 
-  it("is idempotent under concurrent calls with the same conversation_id", async () => {
+  it("is idempotent under concurrent calls with the same conversation_id", async ({ database }) => {
     const payload = conversationPayload();
     const ids = await Promise.all(Array.from({ length: 8 }, () => endConversation(database.pool, payload)));
     expect(new Set(ids).size).toBe(1);
@@ -62,7 +54,7 @@ describe("parley.end_conversation", () => {
     expect(rows[0].n).toBe(1);
   });
 
-  it("accepts user_id as a synonym of profile_id", async () => {
+  it("accepts user_id as a synonym of profile_id", async ({ database }) => {
     const { profile_id: _, ...rest } = conversationPayload();
     const payload = { ...rest, user_id: "user_synonym" };
     const eventId = await endConversation(database.pool, payload);
@@ -70,7 +62,7 @@ describe("parley.end_conversation", () => {
     expect(rows[0].profile_id).toBe("user_synonym");
   });
 
-  it("runs in the caller's transaction: a rollback leaves nothing behind", async () => {
+  it("runs in the caller's transaction: a rollback leaves nothing behind", async ({ database }) => {
     const before = await tableCounts(database.db);
     const client = await database.pool.connect();
     try {
@@ -105,7 +97,7 @@ describe("parley.end_conversation", () => {
   ];
 
   for (const [name, change, message] of badInputs) {
-    it(`rejects ${name} with SQLSTATE 22023 naming the field, and writes nothing`, async () => {
+    it(`rejects ${name} with SQLSTATE 22023 naming the field, and writes nothing`, async ({ database }) => {
       const payload: Record<string, unknown> = { ...conversationPayload(), ...change };
       for (const [key, value] of Object.entries(change)) if (value === undefined) delete payload[key];
       const before = await tableCounts(database.db);
@@ -117,20 +109,20 @@ describe("parley.end_conversation", () => {
     });
   }
 
-  it("names an unknown key of any length by its first 64 characters", async () => {
+  it("names an unknown key of any length by its first 64 characters", async ({ database }) => {
     const key = "k".repeat(5000);
     const error = await rejection(endConversation(database.pool, { ...conversationPayload(), [key]: 1 }));
     expect(error.column).toBe("k".repeat(64));
     expect(error.message.length).toBeLessThan(400);
   });
 
-  it("rejects a payload that is not an object", async () => {
+  it("rejects a payload that is not an object", async ({ database }) => {
     const error = await rejection(endConversation(database.pool, [1, 2]));
     expect(error.code).toBe("22023");
     expect(error.message).toBe("payload: must be a JSON object, got array");
   });
 
-  it("requires conversation_log unless the conversation was started live", async () => {
+  it("requires conversation_log unless the conversation was started live", async ({ database }) => {
     const { conversation_log: _, ...payload } = conversationPayload();
     const error = await rejection(endConversation(database.pool, payload));
     expect(error.message).toMatch(/^conversation_log: is required/);
@@ -138,44 +130,44 @@ describe("parley.end_conversation", () => {
 });
 
 describe("live conversations", () => {
-  const start = (payload: unknown) =>
+  const start = (database: TestDatabase, payload: unknown) =>
     database.pool.query<{ id: string }>("select parley.start_conversation($1) as id", [JSON.stringify(payload)]).then((r) => r.rows[0]!.id);
-  const append = (id: string, messages: unknown) =>
+  const append = (database: TestDatabase, id: string, messages: unknown) =>
     database.pool.query<{ n: number }>("select parley.append_messages($1, $2) as n", [id, JSON.stringify(messages)]).then((r) => r.rows[0]!.n);
-  const close = (id: string) =>
+  const close = (database: TestDatabase, id: string) =>
     database.pool.query<{ event_id: string }>("select parley.close_conversation($1) as event_id", [id]).then((r) => r.rows[0]!.event_id);
 
-  it("start, append and close store the turns in order and queue the event", async () => {
-    const id = await start({ profile_id: "user_live", bot_type: "GREETING", bot_id: "greet_first_hello" });
+  it("start, append and close store the turns in order and queue the event", async ({ database }) => {
+    const id = await start(database, { profile_id: "user_live", bot_type: "GREETING", bot_id: "greet_first_hello" });
     expect(id).toMatch(/^conv_[0-9a-f]{32}$/);
-    expect(await append(id, [{ role: "agent", content: "Hello!" }, { role: "user", content: "Hi there" }])).toBe(2);
-    expect(await append(id, [{ role: "agent", content: "How are you?" }])).toBe(1);
+    expect(await append(database, id, [{ role: "agent", content: "Hello!" }, { role: "user", content: "Hi there" }])).toBe(2);
+    expect(await append(database, id, [{ role: "agent", content: "How are you?" }])).toBe(1);
 
     const active = await database.db.selectFrom("parley.conversations").selectAll().where("conversation_id", "=", id).executeTakeFirstOrThrow();
     expect(active).toMatchObject({ is_active: true, ended_at: null, message_count: 3 });
 
-    const eventId = await close(id);
-    expect(await close(id)).toBe(eventId);
+    const eventId = await close(database, id);
+    expect(await close(database, id)).toBe(eventId);
     const closed = await database.db.selectFrom("parley.conversations").selectAll().where("conversation_id", "=", id).executeTakeFirstOrThrow();
     expect(closed.is_active).toBe(false);
     const contents = await database.db.selectFrom("parley.messages").select("content").where("conversation_id", "=", id).orderBy("seq").execute();
     expect(contents.map((m) => m.content)).toEqual(["Hello!", "Hi there", "How are you?"]);
   });
 
-  it("append_messages with message_id is idempotent on retry", async () => {
-    const id = await start({ profile_id: "user_live", bot_type: "TALK", bot_id: "talk_music_taste" });
+  it("append_messages with message_id is idempotent on retry", async ({ database }) => {
+    const id = await start(database, { profile_id: "user_live", bot_type: "TALK", bot_id: "talk_music_taste" });
     const batch = [{ role: "user", content: "one", message_id: "m1" }, { role: "agent", content: "two", message_id: "m2" }];
-    expect(await append(id, batch)).toBe(2);
-    expect(await append(id, batch)).toBe(0);
-    expect(await append(id, [...batch, { role: "user", content: "three", message_id: "m3" }])).toBe(1);
+    expect(await append(database, id, batch)).toBe(2);
+    expect(await append(database, id, batch)).toBe(0);
+    expect(await append(database, id, [...batch, { role: "user", content: "three", message_id: "m3" }])).toBe(1);
     const seqs = await database.db.selectFrom("parley.messages").select(["seq", "message_id"]).where("conversation_id", "=", id).orderBy("seq").execute();
     expect(seqs).toEqual([{ seq: 1, message_id: "m1" }, { seq: 2, message_id: "m2" }, { seq: 3, message_id: "m3" }]);
   });
 
-  it("end_conversation without a log ends a started conversation with the messages appended", async () => {
+  it("end_conversation without a log ends a started conversation with the messages appended", async ({ database }) => {
     const id = uniqueId("conv_live");
-    expect(await start({ conversation_id: id, profile_id: "user_live", bot_type: "TALK", bot_id: "talk_music_taste", start_time: "2025-11-25T18:00:00Z" })).toBe(id);
-    await append(id, [{ role: "user", content: "I play the guitar" }]);
+    expect(await start(database, { conversation_id: id, profile_id: "user_live", bot_type: "TALK", bot_id: "talk_music_taste", start_time: "2025-11-25T18:00:00Z" })).toBe(id);
+    await append(database, id, [{ role: "user", content: "I play the guitar" }]);
     const { conversation_log: _, ...payload } = conversationPayload({
       conversation_id: id, profile_id: "user_live", bot_id: "talk_music_taste", bot_name: "Music Taste Talk" });
     const eventId = await endConversation(database.pool, payload);
@@ -185,9 +177,9 @@ describe("live conversations", () => {
     expect(row.ended_at!.toISOString()).toBe("2025-11-25T18:20:00.000Z");
   });
 
-  it("end_conversation of a live conversation rejects a bot that differs from the one it started with", async () => {
-    const id = await start({ profile_id: "user_live", bot_type: "TALK", bot_id: "talk_music_taste", bot_name: "Music Taste Talk", start_time: "2025-11-25T18:00:00Z" });
-    await append(id, [{ role: "user", content: "hello" }]);
+  it("end_conversation of a live conversation rejects a bot that differs from the one it started with", async ({ database }) => {
+    const id = await start(database, { profile_id: "user_live", bot_type: "TALK", bot_id: "talk_music_taste", bot_name: "Music Taste Talk", start_time: "2025-11-25T18:00:00Z" });
+    await append(database, id, [{ role: "user", content: "hello" }]);
     const { conversation_log: _, ...base } = conversationPayload({ conversation_id: id, profile_id: "user_live", bot_id: "talk_music_taste", bot_name: "Music Taste Talk" });
     const before = await tableCounts(database.db);
     for (const [field, value] of [["bot_type", "GREETING"], ["bot_id", "talk_food_stories"], ["bot_name", "Another Name"]] as const) {
@@ -200,39 +192,39 @@ describe("live conversations", () => {
     await endConversation(database.pool, base);
   });
 
-  it("appending to an unknown or ended conversation fails with a named error", async () => {
-    const missing = await rejection(append("conv_does_not_exist", [{ role: "user", content: "x" }]));
+  it("appending to an unknown or ended conversation fails with a named error", async ({ database }) => {
+    const missing = await rejection(append(database, "conv_does_not_exist", [{ role: "user", content: "x" }]));
     expect(missing.code).toBe("P0002");
     expect(missing.message).toMatch(/^conversation_not_found/);
 
-    const id = await start({ profile_id: "user_live", bot_type: "TALK", bot_id: "talk_music_taste" });
-    await append(id, [{ role: "user", content: "bye" }]);
-    await close(id);
-    const ended = await rejection(append(id, [{ role: "user", content: "late" }]));
+    const id = await start(database, { profile_id: "user_live", bot_type: "TALK", bot_id: "talk_music_taste" });
+    await append(database, id, [{ role: "user", content: "bye" }]);
+    await close(database, id);
+    const ended = await rejection(append(database, id, [{ role: "user", content: "late" }]));
     expect(ended.code).toBe("55000");
     expect(ended.message).toMatch(/^conversation_ended/);
   });
 
-  it("bad messages in append_messages write nothing", async () => {
-    const id = await start({ profile_id: "user_live", bot_type: "TALK", bot_id: "talk_music_taste" });
+  it("bad messages in append_messages write nothing", async ({ database }) => {
+    const id = await start(database, { profile_id: "user_live", bot_type: "TALK", bot_id: "talk_music_taste" });
     const before = await tableCounts(database.db);
-    const error = await rejection(append(id, [{ role: "user", content: "fine" }, { role: "robot", content: "no" }]));
+    const error = await rejection(append(database, id, [{ role: "user", content: "fine" }, { role: "robot", content: "no" }]));
     expect(error.code).toBe("22023");
     expect(error.message).toMatch(/^messages\[1\]\.role/);
     expect(await tableCounts(database.db)).toEqual(before);
   });
 
-  it("start_conversation refuses a conversation_id that belongs to another profile", async () => {
-    const id = await start({ profile_id: "user_a", bot_type: "TALK", bot_id: "talk_music_taste" });
-    expect(await start({ conversation_id: id, profile_id: "user_a", bot_type: "TALK", bot_id: "talk_music_taste" })).toBe(id);
-    const error = await rejection(start({ conversation_id: id, profile_id: "user_b", bot_type: "TALK", bot_id: "talk_music_taste" }));
+  it("start_conversation refuses a conversation_id that belongs to another profile", async ({ database }) => {
+    const id = await start(database, { profile_id: "user_a", bot_type: "TALK", bot_id: "talk_music_taste" });
+    expect(await start(database, { conversation_id: id, profile_id: "user_a", bot_type: "TALK", bot_id: "talk_music_taste" })).toBe(id);
+    const error = await rejection(start(database, { conversation_id: id, profile_id: "user_b", bot_type: "TALK", bot_id: "talk_music_taste" }));
     expect(error.code).toBe("22023");
     expect(error.column).toBe("conversation_id");
   });
 });
 
 describe("parley.retry_event", () => {
-  it("puts a FAILED event back to PENDING with a fresh job; anything else is left alone", async () => {
+  it("puts a FAILED event back to PENDING with a fresh job; anything else is left alone", async ({ database }) => {
     const eventId = await endConversation(database.pool, conversationPayload());
     const { rows: notFailed } = await database.pool.query("select parley.retry_event($1) as retried", [eventId]);
     expect(notFailed[0].retried).toBe(false);
@@ -253,7 +245,7 @@ describe("parley.retry_event", () => {
 });
 
 describe("parley.pipeline_stats", () => {
-  it("counts events per status and reports the oldest pending age", async () => {
+  it("counts events per status and reports the oldest pending age", async ({ database }) => {
     const { rows } = await database.pool.query("select * from parley.pipeline_stats");
     const { rows: truth } = await database.pool.query(
       "select count(*) filter (where status = 'PENDING')::int as pending, count(*)::int as total from parley.conversation_events");

@@ -2,20 +2,18 @@
 // sql/event_changes.sql, sql/prune_event_changes.sql): one row per event insert
 // and status change, one NOTIFY per transaction, and a read order in which a
 // reader never finds a new change behind a position it has passed.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect } from "vitest";
 import pg from "pg";
-import { createTestDatabase, type TestDatabase } from "../support/database.js";
+import { it, type TestDatabase } from "../support/database.js";
 import { conversationPayload, endConversation, waitFor } from "../support/fixtures.js";
 import { EVENT_CHANNEL } from "../../src/http/stream/hub.js";
 import { readChanges } from "../../src/http/stream/changes.js";
 import { comparePositions, ORIGIN, type Position } from "../../src/http/stream/position.js";
 
-let database: TestDatabase;
 let listener: pg.Client;
 const heard: string[] = [];
 
-beforeAll(async () => {
-  database = await createTestDatabase();
+it.beforeAll(async ({ database }) => {
   listener = new pg.Client({ connectionString: database.url });
   await listener.connect();
   listener.on("notification", (message) => heard.push(message.payload!));
@@ -24,12 +22,11 @@ beforeAll(async () => {
   // transaction adding a job before that commits would wait for it.
   await endConversation(database.pool, conversationPayload());
 });
-afterAll(async () => {
+it.afterAll(async () => {
   await listener?.end();
-  await database?.drop();
 });
 
-async function inTransaction<T>(run: (client: pg.PoolClient) => Promise<T>) {
+async function inTransaction<T>(database: TestDatabase, run: (client: pg.PoolClient) => Promise<T>) {
   const client = await database.pool.connect();
   await client.query("begin");
   const value = await run(client);
@@ -48,12 +45,12 @@ async function inTransaction<T>(run: (client: pg.PoolClient) => Promise<T>) {
   };
 }
 
-const changesOf = async (eventId: string) =>
+const changesOf = async (database: TestDatabase, eventId: string) =>
   (await database.pool.query<{ status: string; txid: string }>(
     "select status, txid::text from parley.event_changes where event_id = $1 order by txid, change_id", [eventId])).rows;
 
 /** Everything readable after `after`, as a reader sees it now. */
-async function readAll(after: Position) {
+async function readAll(database: TestDatabase, after: Position) {
   const read = await readChanges(database.db, after, {}, 10_000, false);
   return { ...read, last: read.changes.at(-1)?.at ?? after };
 }
@@ -64,26 +61,26 @@ async function readAll(after: Position) {
  * among them) that began before ours keeps our rows back until it ends, as
  * the hub waits for it too.
  */
-async function readUntil(after: Position, done: (read: Awaited<ReturnType<typeof readAll>>) => boolean) {
+async function readUntil(database: TestDatabase, after: Position, done: (read: Awaited<ReturnType<typeof readAll>>) => boolean) {
   return waitFor(async () => {
-    const read = await readAll(after);
+    const read = await readAll(database, after);
     return done(read) ? read : undefined;
   });
 }
 
 describe("the change log", () => {
-  it("records each insert and each status change, and nothing for other updates", async () => {
+  it("records each insert and each status change, and nothing for other updates", async ({ database }) => {
     const eventId = await endConversation(database.pool, conversationPayload());
     await database.pool.query("update parley.conversation_events set status = 'PROCESSING' where event_id = $1", [eventId]);
     await database.pool.query("update parley.conversation_events set attempt_count = attempt_count + 1 where event_id = $1", [eventId]);
     await database.pool.query("update parley.conversation_events set status = 'PROCESSING' where event_id = $1", [eventId]);
-    expect((await changesOf(eventId)).map((change) => change.status)).toEqual(["PENDING", "PROCESSING"]);
+    expect((await changesOf(database, eventId)).map((change) => change.status)).toEqual(["PENDING", "PROCESSING"]);
   });
 
-  it("sends one notification per transaction, carrying its id, however many events change", async () => {
+  it("sends one notification per transaction, carrying its id, however many events change", async ({ database }) => {
     const ids: string[] = [];
     for (let i = 0; i < 3; i++) ids.push(await endConversation(database.pool, conversationPayload()));
-    const batch = await inTransaction(async (client) => {
+    const batch = await inTransaction(database, async (client) => {
       await client.query("update parley.conversation_events set status = 'PROCESSING' where event_id = any($1::bigint[])", [ids]);
       await client.query("update parley.conversation_events set status = 'PROCESSED' where event_id = any($1::bigint[])", [ids]);
     });
@@ -92,52 +89,52 @@ describe("the change log", () => {
     await database.pool.query("select pg_sleep(0.05)");
     expect(heard.filter((payload) => payload === batch.txid)).toHaveLength(1);
     for (const eventId of ids) {
-      expect((await changesOf(eventId)).map((change) => change.status)).toEqual(["PENDING", "PROCESSING", "PROCESSED"]);
+      expect((await changesOf(database, eventId)).map((change) => change.status)).toEqual(["PENDING", "PROCESSING", "PROCESSED"]);
     }
   });
 
-  it("records and announces nothing for a transaction that rolls back", async () => {
-    const rolledBack = await inTransaction((client) => endConversation(client, conversationPayload()));
+  it("records and announces nothing for a transaction that rolls back", async ({ database }) => {
+    const rolledBack = await inTransaction(database, (client) => endConversation(client, conversationPayload()));
     await rolledBack.rollback();
-    const marker = await inTransaction((client) => endConversation(client, conversationPayload()));
+    const marker = await inTransaction(database, (client) => endConversation(client, conversationPayload()));
     await marker.commit();
     await waitFor(async () => heard.includes(marker.txid));
     expect(heard).not.toContain(rolledBack.txid);
-    expect(await changesOf(rolledBack.value)).toEqual([]);
+    expect(await changesOf(database, rolledBack.value)).toEqual([]);
   });
 
-  it("keeps a reader exact: a transaction that began first but commits last is read after, never behind the reader", async () => {
-    const start = (await readAll(ORIGIN)).last;
-    const early = await inTransaction((client) => endConversation(client, conversationPayload()));
-    const late = await inTransaction((client) => endConversation(client, conversationPayload()));
+  it("keeps a reader exact: a transaction that began first but commits last is read after, never behind the reader", async ({ database }) => {
+    const start = (await readAll(database, ORIGIN)).last;
+    const early = await inTransaction(database, (client) => endConversation(client, conversationPayload()));
+    const late = await inTransaction(database, (client) => endConversation(client, conversationPayload()));
     expect(BigInt(early.txid)).toBeLessThan(BigInt(late.txid));
     await late.commit();
 
     // The later transaction committed, but the earlier one still runs: the reader waits for both.
-    const whileEarlyRuns = await readAll(start);
+    const whileEarlyRuns = await readAll(database, start);
     expect(whileEarlyRuns.changes.map((item) => item.change.event_id)).not.toContain(late.value);
     expect(whileEarlyRuns.horizon).toBeLessThanOrEqual(BigInt(early.txid));
 
     await early.commit();
-    const after = await readUntil(whileEarlyRuns.last, (read) => read.changes.some((item) => item.change.event_id === late.value));
+    const after = await readUntil(database, whileEarlyRuns.last, (read) => read.changes.some((item) => item.change.event_id === late.value));
     const order = after.changes.map((item) => item.change.event_id);
     expect(order.indexOf(early.value)).toBeGreaterThanOrEqual(0);
     expect(order.indexOf(early.value)).toBeLessThan(order.indexOf(late.value));
     for (const item of after.changes) expect(comparePositions(item.at, whileEarlyRuns.last)).toBeGreaterThan(0);
   });
 
-  it("gives each event once at its latest change when asked for where events stand", async () => {
-    const from = (await readAll(ORIGIN)).last;
+  it("gives each event once at its latest change when asked for where events stand", async ({ database }) => {
+    const from = (await readAll(database, ORIGIN)).last;
     const eventId = await endConversation(database.pool, conversationPayload({ profile_id: "user_latest" }));
     await database.pool.query("update parley.conversation_events set status = 'PROCESSING' where event_id = $1", [eventId]);
     await database.pool.query("update parley.conversation_events set status = 'PROCESSED' where event_id = $1", [eventId]);
     // Settled once every change of it is below the horizon (see readUntil).
-    await readUntil(from, (read) => read.changes.filter((item) => item.change.event_id === eventId).length === 3);
+    await readUntil(database, from, (read) => read.changes.filter((item) => item.change.event_id === eventId).length === 3);
     const latest = await readChanges(database.db, from, { profileId: "user_latest" }, 100, true);
     expect(latest.changes.map((item) => [item.change.event_id, item.change.status])).toEqual([[eventId, "PROCESSED"]]);
   });
 
-  it("records changes the worker's role makes through the state machine, though it may not write the log itself", async () => {
+  it("records changes the worker's role makes through the state machine, though it may not write the log itself", async ({ database }) => {
     const eventId = await endConversation(database.pool, conversationPayload({ profile_id: "user_worker_role" }));
     const client = await database.pool.connect();
     try {
@@ -149,12 +146,12 @@ describe("the change log", () => {
       await client.query("reset role");
       client.release();
     }
-    expect((await changesOf(eventId)).map((change) => change.status)).toEqual(["PENDING", "PROCESSING"]);
+    expect((await changesOf(database, eventId)).map((change) => change.status)).toEqual(["PENDING", "PROCESSING"]);
   });
 });
 
 describe("retention", () => {
-  it("prunes old changes oldest first, in bounded batches, and marks how far it went", async () => {
+  it("prunes old changes oldest first, in bounded batches, and marks how far it went", async ({ database }) => {
     const eventId = await endConversation(database.pool, conversationPayload());
     const before = Number((await database.pool.query("select count(*) from parley.event_changes")).rows[0].count);
     await database.pool.query("update parley.event_changes set changed_at = now() - interval '2 days' where event_id <> $1", [eventId]);

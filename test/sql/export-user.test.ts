@@ -1,33 +1,25 @@
 // parley.export_user and its pieces: one document with everything held about
 // a user, the same whether built at once or page by page.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect } from "vitest";
 import { DatabaseError } from "pg";
-import { createTestDatabase, type TestDatabase } from "../support/database.js";
+import { it, type TestDatabase } from "../support/database.js";
 import { uniqueId } from "../support/fixtures.js";
 import { endConversations, processEvents } from "../support/user-data.js";
 
-let database: TestDatabase;
-beforeAll(async () => {
-  database = await createTestDatabase();
-});
-afterAll(async () => {
-  await database?.drop();
-});
-
-async function exportOf(profileId: string): Promise<Record<string, unknown>> {
+async function exportOf(database: TestDatabase, profileId: string): Promise<Record<string, unknown>> {
   const { rows } = await database.pool.query<{ doc: Record<string, unknown> }>("select parley.export_user($1) as doc", [profileId]);
   return rows[0]!.doc;
 }
 
 describe("parley.export_user", () => {
-  it("holds the user's state, candidates and every conversation with its messages, vector and event", async () => {
+  it("holds the user's state, candidates and every conversation with its messages, vector and event", async ({ database }) => {
     const profileId = uniqueId("export");
     const [done, pending] = await endConversations(database.pool, profileId, [
       ["Have you seen Dune?", "Yes, twice!"],
       ["Not processed yet"],
     ]);
     await processEvents(database.pool, [done!.eventId]);
-    const doc = await exportOf(profileId);
+    const doc = await exportOf(database, profileId);
 
     expect(Object.keys(doc).sort()).toEqual(["agent_candidates", "conversations", "friendship_status", "profile_id"]);
     expect(doc.profile_id).toBe(profileId);
@@ -51,12 +43,12 @@ describe("parley.export_user", () => {
     expect(second.embedding).toBeNull();
   });
 
-  it("an unknown user is an empty document, not an error", async () => {
+  it("an unknown user is an empty document, not an error", async ({ database }) => {
     const profileId = uniqueId("nobody");
-    expect(await exportOf(profileId)).toEqual({ profile_id: profileId, friendship_status: null, agent_candidates: null, conversations: [] });
+    expect(await exportOf(database, profileId)).toEqual({ profile_id: profileId, friendship_status: null, agent_candidates: null, conversations: [] });
   });
 
-  it("is the profile part plus every page of export_user_conversations, in order", async () => {
+  it("is the profile part plus every page of export_user_conversations, in order", async ({ database }) => {
     const profileId = uniqueId("pages");
     // Equal start times: the keyset's second column (conversation_id) decides.
     await endConversations(database.pool, profileId, Array.from({ length: 7 }, (_, i) => [`message ${i}`]));
@@ -73,10 +65,10 @@ describe("parley.export_user", () => {
     }
     expect(pages.map((page) => page.length)).toEqual([3, 3, 2]);
     const { rows: [profile] } = await database.pool.query<{ doc: Record<string, unknown> }>("select parley.export_user_profile($1) as doc", [profileId]);
-    expect({ ...profile!.doc, conversations: pages.flat().map((row) => row.conversation) }).toEqual(await exportOf(profileId));
+    expect({ ...profile!.doc, conversations: pages.flat().map((row) => row.conversation) }).toEqual(await exportOf(database, profileId));
   });
 
-  it("rejects bad arguments with 22023 naming them", async () => {
+  it("rejects bad arguments with 22023 naming them", async ({ database }) => {
     const cases: Array<[string, unknown[], string]> = [
       ["select parley.export_user($1)", [""], "profile_id"],
       ["select * from parley.export_user_conversations($1, null, 0)", ["someone"], "page_size"],

@@ -1,21 +1,13 @@
 // parley.forget_user: everything about one user goes, in the caller's
 // transaction, and nothing of anyone else's.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect } from "vitest";
 import { DatabaseError } from "pg";
 import type pg from "pg";
-import { createTestDatabase, type TestDatabase } from "../support/database.js";
+import { it, type TestDatabase } from "../support/database.js";
 import { uniqueId, waitFor } from "../support/fixtures.js";
 import {
   contentHashHex, endConversations, processEvents, rowsKeyedBy, rowsMentioning, type SeededConversation,
 } from "../support/user-data.js";
-
-let database: TestDatabase;
-beforeAll(async () => {
-  database = await createTestDatabase();
-});
-afterAll(async () => {
-  await database?.drop();
-});
 
 interface SeededUser {
   profileId: string;
@@ -28,7 +20,7 @@ interface SeededUser {
  * vectors), one still PENDING with its job, and a live one; every text carries
  * `tag`, so each user's texts are their own.
  */
-async function seedUser(profileId: string, tag: string): Promise<SeededUser> {
+async function seedUser(database: TestDatabase, profileId: string, tag: string): Promise<SeededUser> {
   const conversations = await endConversations(database.pool, profileId, [
     [`I watched Dune twice ${tag}`, `What did you like about it ${tag}?`],
     [`My cat sleeps all day ${tag}`, `Cats are great ${tag}`],
@@ -64,29 +56,29 @@ async function forget(client: pg.Pool | pg.PoolClient, profileId: string): Promi
   return rows[0]!.counts;
 }
 
-async function jobsOfEvents(eventIds: string[]): Promise<number> {
+async function jobsOfEvents(database: TestDatabase, eventIds: string[]): Promise<number> {
   const { rows } = await database.pool.query<{ n: number }>(
     "select count(*)::int as n from graphile_worker._private_jobs where payload ->> 'event_id' = any($1::text[])", [eventIds]);
   return rows[0]!.n;
 }
 
-async function exportOf(profileId: string): Promise<unknown> {
+async function exportOf(database: TestDatabase, profileId: string): Promise<unknown> {
   const { rows } = await database.pool.query<{ doc: unknown }>("select parley.export_user($1) as doc", [profileId]);
   return rows[0]!.doc;
 }
 
-async function cachedHashes(texts: string[]): Promise<number> {
+async function cachedHashes(database: TestDatabase, texts: string[]): Promise<number> {
   const { rows } = await database.pool.query<{ n: number }>(
     "select count(*)::int as n from parley.embedding_cache where encode(content_hash, 'hex') = any($1)", [texts.map(contentHashHex)]);
   return rows[0]!.n;
 }
 
 describe("parley.forget_user", () => {
-  it("leaves no row in any table of parley or graphile_worker that mentions the user, their ids or their texts", async () => {
-    const user = await seedUser(uniqueId("forget"), uniqueId("t"));
+  it("leaves no row in any table of parley or graphile_worker that mentions the user, their ids or their texts", async ({ database }) => {
+    const user = await seedUser(database, uniqueId("forget"), uniqueId("t"));
     // Processing removed the waiting jobs of the two processed events; the pending one's is queued.
-    expect(await jobsOfEvents(user.conversations.map((c) => c.eventId))).toBe(1);
-    expect(await cachedHashes(user.conversations[0]!.texts)).toBe(2);
+    expect(await jobsOfEvents(database, user.conversations.map((c) => c.eventId))).toBe(1);
+    expect(await cachedHashes(database, user.conversations[0]!.texts)).toBe(2);
     expect((await rowsMentioning(database.pool, needlesOf(user))).length).toBeGreaterThan(0);
     // The change log keys its rows by event_id alone: found by column, not by text.
     expect((await rowsKeyedBy(database.pool, idsOf(user))).map((found) => found.table)).toContain("parley.event_changes");
@@ -99,11 +91,11 @@ describe("parley.forget_user", () => {
     });
     expect(await rowsMentioning(database.pool, needlesOf(user))).toEqual([]);
     expect(await rowsKeyedBy(database.pool, idsOf(user))).toEqual([]);
-    expect(await jobsOfEvents(user.conversations.map((c) => c.eventId))).toBe(0);
+    expect(await jobsOfEvents(database, user.conversations.map((c) => c.eventId))).toBe(0);
   });
 
-  it("counts the webhook deliveries about the user (every attempt), and takes them and their queued jobs away", async () => {
-    const user = await seedUser(uniqueId("hooked"), uniqueId("t"));
+  it("counts the webhook deliveries about the user (every attempt), and takes them and their queued jobs away", async ({ database }) => {
+    const user = await seedUser(database, uniqueId("hooked"), uniqueId("t"));
     const { rows: [hook] } = await database.pool.query<{ id: string }>(
       "select parley.add_webhook('https://example.com/hook', 'a-secret-of-some-length', '{PROCESSED,FAILED}') as id");
     // Two events of the user finish again: one delivery each, one of them retried once.
@@ -128,33 +120,33 @@ describe("parley.forget_user", () => {
     await database.pool.query("select parley.remove_webhook($1)", [hook!.id]);
   });
 
-  it("touches nothing of other users, also when their ids are LIKE patterns of each other", async () => {
+  it("touches nothing of other users, also when their ids are LIKE patterns of each other", async ({ database }) => {
     // "a_b" and "a%b" as LIKE patterns match all of these; "a\b" is an escape in a pattern.
     const ids = ["a_b", "a%b", "axb", "a\\b", "aXYb", "a_b_", "%"];
     const users = new Map<string, SeededUser>();
-    for (const id of ids) users.set(id, await seedUser(id, uniqueId("t")));
+    for (const id of ids) users.set(id, await seedUser(database, id, uniqueId("t")));
     const before = new Map<string, unknown>();
-    for (const id of ids) before.set(id, { export: await exportOf(id), jobs: await jobsOfEvents(users.get(id)!.conversations.map((c) => c.eventId)) });
+    for (const id of ids) before.set(id, { export: await exportOf(database, id), jobs: await jobsOfEvents(database, users.get(id)!.conversations.map((c) => c.eventId)) });
 
     const forgotten: string[] = [];
     for (const gone of ["a%b", "a_b", "%"]) {
       const counts = await forget(database.pool, gone);
       forgotten.push(gone);
       expect(counts.conversations, gone).toBe(4);
-      expect(await exportOf(gone)).toEqual({ profile_id: gone, friendship_status: null, agent_candidates: null, conversations: [] });
+      expect(await exportOf(database, gone)).toEqual({ profile_id: gone, friendship_status: null, agent_candidates: null, conversations: [] });
       // Ids and texts are unique to each user; a profile id like "a_b" is a substring of "a_b_", so it is compared exactly instead.
       expect(await rowsMentioning(database.pool, needlesOf(users.get(gone)!).filter((needle) => needle !== gone))).toEqual([]);
       expect(await rowsKeyedBy(database.pool, idsOf(users.get(gone)!))).toEqual([]);
       for (const id of ids.filter((candidate) => !forgotten.includes(candidate))) {
         const user = users.get(id)!;
-        expect({ export: await exportOf(id), jobs: await jobsOfEvents(user.conversations.map((c) => c.eventId)) }, `${id} after forgetting ${gone}`)
+        expect({ export: await exportOf(database, id), jobs: await jobsOfEvents(database, user.conversations.map((c) => c.eventId)) }, `${id} after forgetting ${gone}`)
           .toEqual(before.get(id));
-        expect(await cachedHashes(user.conversations.flatMap((c) => c.texts.slice(0, 2))), id).toBe(4);
+        expect(await cachedHashes(database, user.conversations.flatMap((c) => c.texts.slice(0, 2))), id).toBe(4);
       }
     }
   });
 
-  it("forgetting an unknown user returns zero counts and changes nothing", async () => {
+  it("forgetting an unknown user returns zero counts and changes nothing", async ({ database }) => {
     const counts = await forget(database.pool, uniqueId("nobody"));
     expect(counts).toEqual({
       conversations: 0, messages: 0, events: 0, event_changes: 0, embeddings: 0, cached_embeddings: 0, jobs: 0, friendship_status: 0,
@@ -162,9 +154,9 @@ describe("parley.forget_user", () => {
     });
   });
 
-  it("runs in the caller's transaction: rolled back, everything is still there", async () => {
-    const user = await seedUser(uniqueId("rollback"), uniqueId("t"));
-    const before = await exportOf(user.profileId);
+  it("runs in the caller's transaction: rolled back, everything is still there", async ({ database }) => {
+    const user = await seedUser(database, uniqueId("rollback"), uniqueId("t"));
+    const before = await exportOf(database, user.profileId);
     const client = await database.pool.connect();
     try {
       await client.query("begin");
@@ -173,10 +165,10 @@ describe("parley.forget_user", () => {
     } finally {
       client.release();
     }
-    expect(await exportOf(user.profileId)).toEqual(before);
+    expect(await exportOf(database, user.profileId)).toEqual(before);
   });
 
-  it("deletes a running job and the keyless copy graphile-worker leaves when a running job is replaced", async () => {
+  it("deletes a running job and the keyless copy graphile-worker leaves when a running job is replaced", async ({ database }) => {
     const profileId = uniqueId("jobs");
     const [conversation] = await endConversations(database.pool, profileId, [["a job is running for this one"]]);
     const key = `parley:event:${conversation!.eventId}`;
@@ -184,13 +176,13 @@ describe("parley.forget_user", () => {
     // clears the running job's key and adds a fresh one.
     await database.pool.query("update graphile_worker._private_jobs set locked_at = now(), locked_by = 'worker-x' where key = $1", [key]);
     await database.pool.query("select parley._enqueue($1, null)", [conversation!.eventId]);
-    expect(await jobsOfEvents([conversation!.eventId])).toBe(2);
+    expect(await jobsOfEvents(database, [conversation!.eventId])).toBe(2);
 
     expect((await forget(database.pool, profileId)).jobs).toBe(2);
-    expect(await jobsOfEvents([conversation!.eventId])).toBe(0);
+    expect(await jobsOfEvents(database, [conversation!.eventId])).toBe(0);
   });
 
-  it("rejects a missing profile_id with 22023 naming it", async () => {
+  it("rejects a missing profile_id with 22023 naming it", async ({ database }) => {
     for (const bad of [null, ""]) {
       const error = await database.pool.query("select parley.forget_user($1)", [bad]).catch((failure: unknown) => failure);
       expect(error).toBeInstanceOf(DatabaseError);
@@ -200,13 +192,13 @@ describe("parley.forget_user", () => {
 });
 
 describe("forget_user and a worker applying one of the user's events (lock order)", () => {
-  async function backendWaitingOnLock(pid: number): Promise<boolean> {
+  async function backendWaitingOnLock(database: TestDatabase, pid: number): Promise<boolean> {
     const { rows } = await database.pool.query<{ waiting: boolean }>(
       "select wait_event_type = 'Lock' as waiting from pg_stat_activity where pid = $1", [pid]);
     return rows[0]?.waiting === true;
   }
 
-  it("a worker that locked the event first finishes; forget waits, then removes what it wrote", async () => {
+  it("a worker that locked the event first finishes; forget waits, then removes what it wrote", async ({ database }) => {
     const profileId = uniqueId("race");
     const [conversation] = await endConversations(database.pool, profileId, [["a worker is applying this one right now"]]);
     const worker = await database.pool.connect();
@@ -221,7 +213,7 @@ describe("forget_user and a worker applying one of the user's events (lock order
       const forgetterPid = (await forgetter.query<{ pid: number }>("select pg_backend_pid() as pid")).rows[0]!.pid;
       let settled = false;
       const forgetting = forget(forgetter, profileId).finally(() => (settled = true));
-      await waitFor(() => backendWaitingOnLock(forgetterPid));
+      await waitFor(() => backendWaitingOnLock(database, forgetterPid));
       expect(settled).toBe(false);
 
       await worker.query("commit");
@@ -235,7 +227,7 @@ describe("forget_user and a worker applying one of the user's events (lock order
     }
   });
 
-  it("a worker that comes second finds the event gone and has nothing to write", async () => {
+  it("a worker that comes second finds the event gone and has nothing to write", async ({ database }) => {
     const profileId = uniqueId("race");
     const [conversation] = await endConversations(database.pool, profileId, [["forgotten before the worker got to it"]]);
     const forgetter = await database.pool.connect();
@@ -246,7 +238,7 @@ describe("forget_user and a worker applying one of the user's events (lock order
       const workerPid = (await worker.query<{ pid: number }>("select pg_backend_pid() as pid")).rows[0]!.pid;
       await worker.query("begin");
       const locking = worker.query("select status from parley.conversation_events where event_id = $1 for update", [conversation!.eventId]);
-      await waitFor(() => backendWaitingOnLock(workerPid));
+      await waitFor(() => backendWaitingOnLock(database, workerPid));
       await forgetter.query("commit");
       expect((await locking).rows).toEqual([]);
       await worker.query("commit");

@@ -4,23 +4,15 @@
 // user's events and with a removed webhook.
 // Each test runs in a transaction it rolls back, so subscriptions never leak
 // from one test into the next.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect } from "vitest";
 import { DatabaseError, type PoolClient } from "pg";
-import { createTestDatabase, type TestDatabase } from "../support/database.js";
+import { it, type TestDatabase } from "../support/database.js";
 import { conversationPayload, uniqueId } from "../support/fixtures.js";
 import { WEBHOOK_EVENT_KINDS } from "../../src/domain.js";
 
 const SECRET = "sql-test-secret-0123456789";
-let database: TestDatabase;
 
-beforeAll(async () => {
-  database = await createTestDatabase();
-});
-afterAll(async () => {
-  await database?.drop();
-});
-
-async function rolledBack<T>(body: (client: PoolClient) => Promise<T>): Promise<T> {
+async function rolledBack<T>(database: TestDatabase, body: (client: PoolClient) => Promise<T>): Promise<T> {
   const client = await database.pool.connect();
   try {
     await client.query("begin");
@@ -82,8 +74,8 @@ async function deliveryJobs(client: PoolClient) {
 }
 
 describe("parley.add_webhook", () => {
-  it("stores a subscription, to PROCESSED and FAILED by default, and returns its id", async () => {
-    await rolledBack(async (client) => {
+  it("stores a subscription, to PROCESSED and FAILED by default, and returns its id", async ({ database }) => {
+    await rolledBack(database, async (client) => {
       const id = await addWebhook(client);
       const only = await addWebhook(client, "HTTP://[2001:db8::1]:8443/x?y=1", ["FAILED", "FAILED"]);
       const { rows } = await client.query("select webhook_id, url, secret, events from parley.webhooks order by webhook_id");
@@ -94,7 +86,7 @@ describe("parley.add_webhook", () => {
     });
   });
 
-  it.each([
+  it.for([
     [["ftp://example.com/x", SECRET], "url", "url: must be an absolute URL starting with https:// or http:// (got ftp:)"],
     [["example.com/hooks", SECRET], "url", "url: must be an absolute URL starting with https:// or http://"],
     [["", SECRET], "url", "url: is required"],
@@ -115,8 +107,8 @@ describe("parley.add_webhook", () => {
     [["https://example.com/", SECRET, ["PROCESSED", "DONE"]], "events[1]", "events[1]: must be one of PROCESSED, FAILED (got DONE)"],
     [["https://example.com/", SECRET, ["processed"]], "events[0]", "events[0]: must be one of PROCESSED, FAILED (got processed)"],
     [["https://example.com/", SECRET, ["PENDING"]], "events[0]", "events[0]: must be one of PROCESSED, FAILED (got PENDING)"],
-  ] as Array<[unknown[], string, string]>)("rejects %j with 22023 naming %s, writes nothing and never echoes the secret", async (args, field, message) => {
-    await rolledBack(async (client) => {
+  ] as Array<[unknown[], string, string]>)("rejects %j with 22023 naming %s, writes nothing and never echoes the secret", async ([args, field, message], { database }) => {
+    await rolledBack(database, async (client) => {
       const call = args.length === 3
         ? client.query("select parley.add_webhook($1, $2, $3)", args)
         : client.query("select parley.add_webhook($1, $2)", args);
@@ -129,8 +121,8 @@ describe("parley.add_webhook", () => {
     expect((await database.pool.query("select count(*)::int as n from parley.webhooks")).rows[0].n).toBe(0);
   });
 
-  it("knows exactly the event kinds the TypeScript schemas offer", async () => {
-    await rolledBack(async (client) => {
+  it("knows exactly the event kinds the TypeScript schemas offer", async ({ database }) => {
+    await rolledBack(database, async (client) => {
       for (const kind of WEBHOOK_EVENT_KINDS) await addWebhook(client, "https://example.com/", [kind]);
       const { rows } = await client.query("select array_agg(events[1] order by webhook_id) as kinds from parley.webhooks");
       expect(rows[0].kinds).toEqual([...WEBHOOK_EVENT_KINDS]);
@@ -139,8 +131,8 @@ describe("parley.add_webhook", () => {
 });
 
 describe("queueing deliveries", () => {
-  it("an event that becomes PROCESSED queues one delivery per webhook and a job holding only the delivery id, in the same transaction", async () => {
-    await rolledBack(async (client) => {
+  it("an event that becomes PROCESSED queues one delivery per webhook and a job holding only the delivery id, in the same transaction", async ({ database }) => {
+    await rolledBack(database, async (client) => {
       const both = await addWebhook(client);
       const processedOnly = await addWebhook(client, "https://other.example.com/", ["PROCESSED"]);
       const failedOnly = await addWebhook(client, "https://third.example.com/", ["FAILED"]);
@@ -166,8 +158,8 @@ describe("queueing deliveries", () => {
     });
   });
 
-  it("a FAILED event is announced as conversation.failed with its error, to the webhooks that want failures", async () => {
-    await rolledBack(async (client) => {
+  it("a FAILED event is announced as conversation.failed with its error, to the webhooks that want failures", async ({ database }) => {
+    await rolledBack(database, async (client) => {
       await addWebhook(client, "https://only-processed.example.com/", ["PROCESSED"]);
       const failures = await addWebhook(client, "https://failures.example.com/", ["FAILED"]);
       const [eventId] = await events(client, ["user_failed"]);
@@ -183,8 +175,8 @@ describe("queueing deliveries", () => {
     });
   });
 
-  it("one UPDATE finishing many events (a worker's batch) queues one delivery per event and webhook, and nothing for other changes", async () => {
-    await rolledBack(async (client) => {
+  it("one UPDATE finishing many events (a worker's batch) queues one delivery per event and webhook, and nothing for other changes", async ({ database }) => {
+    await rolledBack(database, async (client) => {
       await addWebhook(client);
       await addWebhook(client, "https://second.example.com/");
       const ids = await events(client, Array.from({ length: 6 }, (_, i) => `batch_user_${i}`));
@@ -209,8 +201,8 @@ describe("queueing deliveries", () => {
     });
   });
 
-  it("a rolled-back finish leaves no delivery and no job", async () => {
-    await rolledBack(async (client) => {
+  it("a rolled-back finish leaves no delivery and no job", async ({ database }) => {
+    await rolledBack(database, async (client) => {
       await addWebhook(client);
       const [eventId] = await events(client, ["user_rollback"]);
       await client.query("savepoint finish");
@@ -223,8 +215,8 @@ describe("queueing deliveries", () => {
     });
   });
 
-  it("with no webhook, finishing events queues nothing", async () => {
-    await rolledBack(async (client) => {
+  it("with no webhook, finishing events queues nothing", async ({ database }) => {
+    await rolledBack(database, async (client) => {
       const ids = await events(client, ["user_a", "user_b"]);
       await client.query("update parley.conversation_events set status = 'PROCESSED' where event_id = any($1)", [ids]);
       expect(await deliveries(client)).toEqual([]);
@@ -234,8 +226,8 @@ describe("queueing deliveries", () => {
 });
 
 describe("what goes with what", () => {
-  it("parley.forget_user deletes the user's deliveries and their attempts, not others'", async () => {
-    await rolledBack(async (client) => {
+  it("parley.forget_user deletes the user's deliveries and their attempts, not others'", async ({ database }) => {
+    await rolledBack(database, async (client) => {
       await addWebhook(client);
       const forgotten = uniqueId("forgotten");
       const kept = uniqueId("kept");
@@ -252,8 +244,8 @@ describe("what goes with what", () => {
     });
   });
 
-  it("remove_webhook deletes the webhook, its deliveries and their queued jobs; false for an unknown id", async () => {
-    await rolledBack(async (client) => {
+  it("remove_webhook deletes the webhook, its deliveries and their queued jobs; false for an unknown id", async ({ database }) => {
+    await rolledBack(database, async (client) => {
       const removed = await addWebhook(client);
       const kept = await addWebhook(client, "https://kept.example.com/");
       const ids = await events(client, ["user_x", "user_y"]);
@@ -273,7 +265,7 @@ describe("what goes with what", () => {
 });
 
 describe("concurrently", () => {
-  it("an event finishing while its webhook is being removed waits, then finishes without that delivery", async () => {
+  it("an event finishing while its webhook is being removed waits, then finishes without that delivery", async ({ database }) => {
     const remover = await database.pool.connect();
     const finisher = await database.pool.connect();
     try {
@@ -326,8 +318,8 @@ describe("a delivery's attempts", () => {
            extract(epoch from scheduled_at - now())::int as wait, attempted_at is not null as made
     from parley.webhook_deliveries where delivery_id = $1 order by attempt`, [id])).rows;
 
-  it("webhook_delivery_to_send gives the URL, secret, payload and number of a delivery's due PENDING attempt", async () => {
-    await rolledBack(async (client) => {
+  it("webhook_delivery_to_send gives the URL, secret, payload and number of a delivery's due PENDING attempt", async ({ database }) => {
+    await rolledBack(database, async (client) => {
       const id = await oneDelivery(client);
       await makeDue(client);
       const { rows } = await client.query("select url, secret, attempt, payload ->> 'type' as type from parley.webhook_delivery_to_send($1)", [id]);
@@ -340,8 +332,8 @@ describe("a delivery's attempts", () => {
     });
   });
 
-  it("retries a retryable failure per the schedule, then gives up; each attempt is a row of webhook_deliveries with its status, HTTP code and error", async () => {
-    await rolledBack(async (client) => {
+  it("retries a retryable failure per the schedule, then gives up; each attempt is a row of webhook_deliveries with its status, HTTP code and error", async ({ database }) => {
+    await rolledBack(database, async (client) => {
       const id = await oneDelivery(client);
       expect(await record(client, id, 1, 500, "http_error", true)).toBe("PENDING");
       expect(await attempts(client, id)).toMatchObject([
@@ -366,23 +358,23 @@ describe("a delivery's attempts", () => {
     });
   });
 
-  it("a success marks the attempt, and so the delivery, DELIVERED; a failure retrying cannot fix gives up at once", async () => {
-    await rolledBack(async (client) => {
+  it("a success marks the attempt, and so the delivery, DELIVERED; a failure retrying cannot fix gives up at once", async ({ database }) => {
+    await rolledBack(database, async (client) => {
       const id = await oneDelivery(client);
       expect(await record(client, id, 1, 204, null, false)).toBe("DELIVERED");
       expect(await attempts(client, id)).toEqual([
         { attempt: 1, status: "DELIVERED", http_status: 204, error_code: null, error_details: null, duration_ms: 12, wait: -1, made: true },
       ]);
     });
-    await rolledBack(async (client) => {
+    await rolledBack(database, async (client) => {
       const id = await oneDelivery(client);
       expect(await record(client, id, 1, null, "address_refused", false)).toBe("FAILED");
       expect(await attempts(client, id)).toMatchObject([{ attempt: 1, status: "FAILED", error_code: "address_refused" }]);
     });
   });
 
-  it("only the attempt that was sent is recorded: a second run of an attempt already recorded leaves the next one waiting", async () => {
-    await rolledBack(async (client) => {
+  it("only the attempt that was sent is recorded: a second run of an attempt already recorded leaves the next one waiting", async ({ database }) => {
+    await rolledBack(database, async (client) => {
       const id = await oneDelivery(client);
       expect(await record(client, id, 1, 500, "http_error", true)).toBe("PENDING");
       // The same attempt sent again (its job ran twice) and succeeding this time.
@@ -391,16 +383,16 @@ describe("a delivery's attempts", () => {
     });
   });
 
-  it("a delivery has at most one waiting attempt", async () => {
-    await rolledBack(async (client) => {
+  it("a delivery has at most one waiting attempt", async ({ database }) => {
+    await rolledBack(database, async (client) => {
       const id = await oneDelivery(client);
       const error = await rejection(client.query("insert into parley.webhook_deliveries (delivery_id, attempt) values ($1, 2)", [id]));
       expect(error.constraint).toBe("webhook_deliveries_pending");
     });
   });
 
-  it("an attempt for a delivery that is gone records nothing", async () => {
-    await rolledBack(async (client) => {
+  it("an attempt for a delivery that is gone records nothing", async ({ database }) => {
+    await rolledBack(database, async (client) => {
       const id = await oneDelivery(client);
       await client.query("delete from parley.webhook_messages where delivery_id = $1", [id]);
       expect(await record(client, id, 1, 200, null, false)).toBeNull();
@@ -410,8 +402,8 @@ describe("a delivery's attempts", () => {
 });
 
 describe("crash recovery of the webhook pool", () => {
-  it("release_dead_workers unlocks the delivery jobs of a silent process's webhook pool, never those of a live one", async () => {
-    await rolledBack(async (client) => {
+  it("release_dead_workers unlocks the delivery jobs of a silent process's webhook pool, never those of a live one", async ({ database }) => {
+    await rolledBack(database, async (client) => {
       for (const [key, pool] of [["live", "pool-live-webhooks"], ["dead", "pool-dead-webhooks"]]) {
         await client.query("select graphile_worker.add_job('deliver_webhook', json_build_object('delivery_id', gen_random_uuid()), job_key => $1)", [`test:${key}`]);
         await client.query(`update graphile_worker._private_jobs set locked_by = $2, locked_at = now() - interval '1 minute'
@@ -436,8 +428,8 @@ describe("stranded deliveries", () => {
   const jobOf = async (client: PoolClient, deliveryId: string) => (await client.query<{ attempts: number; run_at: Date }>(
     "select attempts, run_at from graphile_worker.jobs where key = $1", [`parley:webhook_delivery:${deliveryId}`])).rows;
 
-  it("a due waiting attempt whose job was deleted, or ran out of graphile-worker attempts, gets a fresh job; others are left alone", async () => {
-    await rolledBack(async (client) => {
+  it("a due waiting attempt whose job was deleted, or ran out of graphile-worker attempts, gets a fresh job; others are left alone", async ({ database }) => {
+    await rolledBack(database, async (client) => {
       await addWebhook(client);
       const ids = await events(client, Array.from({ length: 5 }, (_, i) => `stranded_user_${i}`));
       await client.query("update parley.conversation_events set status = 'PROCESSED' where event_id = any($1)", [ids]);

@@ -1,11 +1,11 @@
 // The apply_retention cron task behind PARLEY_MESSAGE_RETENTION.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect } from "vitest";
 import { parseCrontab, type JobHelpers } from "graphile-worker";
 import { pino } from "pino";
 import { applyRetentionTask, parseRetention, RETENTION_CRON } from "../../src/worker/apply-retention.js";
 import { buildTaskList, createProcessingContext, CRONTAB } from "../../src/worker/runner.js";
 import { Drainer } from "../../src/worker/drainer.js";
-import { createTestDatabase, type TestDatabase } from "../support/database.js";
+import { it, type TestDatabase } from "../support/database.js";
 import { testConfig, uniqueId } from "../support/fixtures.js";
 import { endConversations, processEvents } from "../support/user-data.js";
 
@@ -30,15 +30,8 @@ describe("parseRetention", () => {
 });
 
 describe("the apply_retention task", () => {
-  let database: TestDatabase;
-  beforeAll(async () => {
-    database = await createTestDatabase();
-  });
-  afterAll(async () => {
-    await database?.drop();
-  });
 
-  it("is registered as a cron task every 10 minutes", () => {
+  it("is registered as a cron task every 10 minutes", ({ database }) => {
     expect(CRONTAB).toContain(RETENTION_CRON);
     expect(parseCrontab(RETENTION_CRON).map((item) => item.task)).toEqual(["apply_retention"]);
     const context = createProcessingContext({ config: testConfig(), pool: database.pool, log });
@@ -46,7 +39,7 @@ describe("the apply_retention task", () => {
     expect(Object.keys(tasks)).toContain("apply_retention");
   });
 
-  it("deletes old messages of processed conversations, calling until nothing is left; unset, it does nothing", async () => {
+  it("deletes old messages of processed conversations, calling until nothing is left; unset, it does nothing", async ({ database }) => {
     const seeded = await endConversations(database.pool, uniqueId("cron"), [["old words", "reply"], ["more old words"], ["new words"]]);
     await processEvents(database.pool, seeded.map((c) => c.eventId));
     await database.pool.query(
@@ -55,12 +48,12 @@ describe("the apply_retention task", () => {
     await database.pool.query(
       "update parley.conversations set started_at = now() - interval '1 hour', ended_at = now() where conversation_id = $1",
       [seeded[2]!.conversationId]);
-    const remaining = async () => (await database.pool.query<{ n: number }>(
+    const remaining = async (database: TestDatabase) => (await database.pool.query<{ n: number }>(
       "select count(*)::int as n from parley.messages where conversation_id = any($1)", [seeded.map((c) => c.conversationId)])).rows[0]!.n;
 
     await applyRetentionTask(database.db, log, undefined)({}, helpers);
-    expect(await remaining()).toBe(4);
+    expect(await remaining(database)).toBe(4);
     await applyRetentionTask(database.db, log, parseRetention("90 days"))({}, helpers);
-    expect(await remaining()).toBe(1);
+    expect(await remaining(database)).toBe(1);
   });
 });

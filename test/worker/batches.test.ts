@@ -4,11 +4,11 @@
 // fold in event_id order within and across batches, concurrent workers
 // neither deadlock nor count twice, and a batch whose events were deleted or
 // whose users moved under it writes nothing wrong.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect } from "vitest";
 import { pino } from "pino";
-import { createTestDatabase, type TestDatabase } from "../support/database.js";
+import { it, type TestDatabase } from "../support/worker.js";
 import { conversationPayload, endConversation, eventRow, testConfig, uniqueId, waitFor } from "../support/fixtures.js";
-import { createProcessingContext, startWorker, type RunningWorker } from "../../src/worker/runner.js";
+import { createProcessingContext } from "../../src/worker/runner.js";
 import { processClaimed, processDueEvents } from "../../src/worker/process-batch.js";
 import { claimEvents } from "../../src/worker/transitions.js";
 import { EmbeddingError, type Embedder } from "../../src/embed/embedder.js";
@@ -18,23 +18,13 @@ import { DEFAULT_SCORE_WEIGHTS, friendshipScoreChange } from "../../src/pipeline
 import type { TopicMetrics } from "../../src/domain.js";
 
 const log = pino({ level: "silent" });
-let database: TestDatabase;
-const workers: RunningWorker[] = [];
-
-beforeAll(async () => {
-  database = await createTestDatabase();
-});
-afterEach(async () => {
-  await Promise.all(workers.splice(0).map((worker) => worker.stop()));
-  // Each test starts from an empty queue: what one leaves due must not land in the next one's batches.
+// Each test starts from an empty queue: what one leaves due must not land in the next one's batches.
+it.beforeEach(async ({ database }) => {
   await database.pool.query("truncate parley.conversations, parley.friendship_status, parley.agent_candidates cascade");
   await database.pool.query("delete from graphile_worker._private_jobs");
 });
-afterAll(async () => {
-  await database?.drop();
-});
 
-function context(env: Record<string, string> = {}, embedder?: Embedder) {
+function context(database: TestDatabase, env: Record<string, string> = {}, embedder?: Embedder) {
   return createProcessingContext({ config: testConfig(env), pool: database.pool, log, ...(embedder ? { embedder } : {}) });
 }
 
@@ -71,7 +61,7 @@ function conversation(profileId: string, mood: "good" | "bad" = "good", extra = 
  * The state a user must have if their events were folded in event_id order: the pure fold over
  * the features recorded on their events, compared with the recorded changes and the stored state.
  */
-async function expectFoldedInOrder(profileId: string) {
+async function expectFoldedInOrder(database: TestDatabase, profileId: string) {
   const events = await database.db.selectFrom("parley.conversation_events")
     .select(["event_id", "status", "friendship_score_change", "new_friendship_level", "topic_metrics", "total_turns",
       "user_initiated_questions", "session_emotion"])
@@ -97,14 +87,14 @@ async function expectFoldedInOrder(profileId: string) {
 }
 
 describe("a batch", () => {
-  it("in which one event is poison: only that one fails, the others are processed in the same batch", async () => {
+  it("in which one event is poison: only that one fails, the others are processed in the same batch", async ({ database }) => {
     const embedder = poisonSensitive();
     const ids = [
       await endConversation(database.pool, conversation(uniqueId("user_a"))),
       await endConversation(database.pool, conversation(uniqueId("user_b"), "good", "poison")),
       await endConversation(database.pool, conversation(uniqueId("user_c"))),
     ];
-    const { outcomes, claimed } = await processDueEvents(context({}, embedder));
+    const { outcomes, claimed } = await processDueEvents(context(database, {}, embedder));
     expect(claimed).toBe(3);
     expect(ids.map((id) => outcomes.get(id))).toEqual(["processed", "failed", "processed"]);
     expect(await eventRow(database.db, ids[1]!)).toMatchObject({ status: "FAILED", error_code: "embedding_failed", error_details: "rejected input" });
@@ -112,26 +102,26 @@ describe("a batch", () => {
     expect(embedder.calls).toBe(1 + 3);
   });
 
-  it("holds two users' events and folds each user's in event_id order", async () => {
+  it("holds two users' events and folds each user's in event_id order", async ({ database }) => {
     const alice = uniqueId("alice");
     const bob = uniqueId("bob");
     for (const [user, mood] of [[alice, "good"], [bob, "bad"], [alice, "bad"], [bob, "good"], [alice, "good"]] as const) {
       await endConversation(database.pool, conversation(user, mood));
     }
-    const { outcomes, claimed } = await processDueEvents(context());
+    const { outcomes, claimed } = await processDueEvents(context(database));
     expect(claimed).toBe(5);
     expect([...outcomes.values()].every((outcome) => outcome === "processed")).toBe(true);
-    await expectFoldedInOrder(alice);
-    await expectFoldedInOrder(bob);
+    await expectFoldedInOrder(database, alice);
+    await expectFoldedInOrder(database, bob);
     const candidates = await database.db.selectFrom("parley.agent_candidates").select(["profile_id", "source_event_id"]).orderBy("profile_id").execute();
     expect(candidates).toHaveLength(2);
   });
 
-  it("spreads one user's events over several batches, applied in order", async () => {
+  it("spreads one user's events over several batches, applied in order", async ({ database }) => {
     const user = uniqueId("spread");
     const moods = ["bad", "good", "good", "bad", "bad", "good", "bad"] as const;
     for (const mood of moods) await endConversation(database.pool, conversation(user, mood));
-    const small = context({ PARLEY_BATCH_SIZE: "2" });
+    const small = context(database, { PARLEY_BATCH_SIZE: "2" });
     let batches = 0;
     for (;;) {
       const { claimed } = await processDueEvents(small);
@@ -140,10 +130,10 @@ describe("a batch", () => {
       batches++;
     }
     expect(batches).toBe(4);
-    await expectFoldedInOrder(user);
+    await expectFoldedInOrder(database, user);
   });
 
-  it("leaves a user's later event while an earlier one is being processed elsewhere", async () => {
+  it("leaves a user's later event while an earlier one is being processed elsewhere", async ({ database }) => {
     const user = uniqueId("ordered");
     const first = await endConversation(database.pool, conversation(user));
     const second = await endConversation(database.pool, conversation(user));
@@ -157,12 +147,12 @@ describe("a batch", () => {
     expect(later.claimed.map((event) => event.event_id)).toEqual([second]);
   });
 
-  it("writes nothing back for a user forgotten while their event is mid-batch, and the rest goes on", async () => {
+  it("writes nothing back for a user forgotten while their event is mid-batch, and the rest goes on", async ({ database }) => {
     const kept = uniqueId("kept");
     const forgotten = uniqueId("forgotten");
     const keptEvent = await endConversation(database.pool, conversation(kept));
     const goneEvent = await endConversation(database.pool, conversation(forgotten));
-    const ctx = context();
+    const ctx = context(database);
     const claim = await claimEvents(database.pool, ctx.workerId, 10, 300, []);
     expect(claim.claimed).toHaveLength(2);
     // The user is forgotten while the batch computes.
@@ -178,10 +168,10 @@ describe("a batch", () => {
     expect(rows).toEqual([]);
   });
 
-  it("recomputes a user whose state moved between claim and apply", async () => {
+  it("recomputes a user whose state moved between claim and apply", async ({ database }) => {
     const user = uniqueId("moved");
     const eventId = await endConversation(database.pool, conversation(user));
-    const ctx = context();
+    const ctx = context(database);
     const claim = await claimEvents(database.pool, ctx.workerId, 10, 300, []);
     await database.pool.query(
       "insert into parley.friendship_status (profile_id, friendship_score, conversation_count) values ($1, 50, 3)", [user]);
@@ -194,11 +184,11 @@ describe("a batch", () => {
     expect(stored.friendship_level).toBe("PHASE2_ACQUAINTANCE");
   });
 
-  it("applies a claim whose lease lapsed once: the worker that claimed it again wins, the first writes nothing", async () => {
+  it("applies a claim whose lease lapsed once: the worker that claimed it again wins, the first writes nothing", async ({ database }) => {
     const user = uniqueId("lease");
     const eventId = await endConversation(database.pool, conversation(user));
-    const first = context();
-    const second = context();
+    const first = context(database);
+    const second = context(database);
     const claim = await claimEvents(database.pool, first.workerId, 10, 300, []);
     await database.pool.query("update parley.conversation_events set next_attempt_at = now() - interval '1 second' where event_id = $1", [eventId]);
     const { outcomes } = await processDueEvents(second);
@@ -211,22 +201,20 @@ describe("a batch", () => {
 });
 
 describe("concurrent workers", () => {
-  it("4 workers running batches over the same 10 users: no deadlock, no double count, each user in order", { timeout: 60_000 }, async () => {
+  it("4 workers running batches over the same 10 users: no deadlock, no double count, each user in order", { timeout: 60_000 }, async ({ database, startWorker }) => {
     const users = Array.from({ length: 10 }, (_, i) => uniqueId(`shared_${i}`));
     const lines: string[] = [];
     const capturing = pino({ level: "warn" }, { write: (line: string) => void lines.push(line) });
     const ids: string[] = [];
     for (let i = 0; i < 200; i++) ids.push(await endConversation(database.pool, conversation(users[i % 10]!, i % 3 === 0 ? "bad" : "good", String(i))));
     for (let i = 0; i < 4; i++) {
-      workers.push(await startWorker({
-        config: testConfig({ PARLEY_BATCH_SIZE: "8", PARLEY_BATCHES_IN_FLIGHT: "2" }), pool: database.pool, log: capturing,
-      }));
+      await startWorker({ env: { PARLEY_BATCH_SIZE: "8", PARLEY_BATCHES_IN_FLIGHT: "2" }, log: capturing, noWait: true });
     }
     await waitFor(async () => {
       const { rows } = await database.pool.query("select count(*)::int as n from parley.conversation_events where status = 'PROCESSED'");
       return rows[0].n === ids.length;
     }, 45_000, 100);
-    for (const user of users) await expectFoldedInOrder(user);
+    for (const user of users) await expectFoldedInOrder(database, user);
     expect(lines.filter((line) => /deadlock/i.test(line))).toEqual([]);
     // Every event's job is gone: removed with its event, or completed by the handler that held it.
     await waitFor(async () => {

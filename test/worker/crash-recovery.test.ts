@@ -1,24 +1,12 @@
 // A worker process killed with SIGKILL mid-job: another worker must finish
 // its event within 60 s, not after graphile-worker's 4-hour lock timeout.
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { expect } from "vitest";
 import { spawn } from "node:child_process";
 import { once } from "node:events";
-import { pino } from "pino";
-import { createTestDatabase, type TestDatabase } from "../support/database.js";
-import { conversationPayload, endConversation, eventRow, testConfig, waitForStatus } from "../support/fixtures.js";
-import { startWorker, type RunningWorker } from "../../src/worker/runner.js";
+import { it } from "../support/worker.js";
+import { conversationPayload, endConversation, eventRow, waitForStatus } from "../support/fixtures.js";
 
-let database: TestDatabase;
-let rescuer: RunningWorker | undefined;
-beforeAll(async () => {
-  database = await createTestDatabase();
-});
-afterAll(async () => {
-  await rescuer?.stop();
-  await database?.drop();
-});
-
-it("a worker killed with SIGKILL mid-job has its event PROCESSED by another worker within 60 s", { timeout: 120_000 }, async () => {
+it("a worker killed with SIGKILL mid-job has its event PROCESSED by another worker within 60 s", { timeout: 120_000 }, async ({ database, startWorker }) => {
   const doomed = spawn("npx", ["tsx", "test/fixtures/stalling-worker.ts"], {
     detached: true,
     env: { ...process.env, DATABASE_URL: database.url, LOG_LEVEL: "silent", PARLEY_EMBEDDER: "hashing" },
@@ -40,7 +28,7 @@ it("a worker killed with SIGKILL mid-job has its event PROCESSED by another work
   }
   const killedAt = Date.now();
 
-  rescuer = await startWorker({ config: testConfig(), pool: database.pool, log: pino({ level: "silent" }) });
+  await startWorker({ noWait: true });
   const { rows } = await database.pool.query<{ event_id: string }>("select event_id from parley.conversation_events");
   const eventId = rows[0]!.event_id;
   await waitForStatus(database.db, eventId, "PROCESSED", 60_000);

@@ -1,38 +1,19 @@
 // The processing guarantees README promises ("Processing and its guarantees"), each
 // against a real worker or the real task handler on a real PostgreSQL.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect } from "vitest";
 import { sql } from "kysely";
 import { pino } from "pino";
-import { createTestDatabase, type TestDatabase } from "../support/database.js";
+import { it, type TestDatabase } from "../support/worker.js";
 import {
   conversationPayload, endConversation, eventRow, testConfig, uniqueId, waitFor, waitForStatus,
 } from "../support/fixtures.js";
-import { createProcessingContext, CRONTAB, startWorker, type RunningWorker } from "../../src/worker/runner.js";
+import { createProcessingContext, CRONTAB } from "../../src/worker/runner.js";
 import { processDueEvents, type Outcome, type ProcessingContext } from "../../src/worker/process-batch.js";
 import { EmbeddingError, type Embedder } from "../../src/embed/embedder.js";
 import { HashingEmbedder } from "../../src/embed/hashing.js";
 import { parseCrontab } from "graphile-worker";
 
 const log = pino({ level: "silent" });
-let database: TestDatabase;
-let worker: RunningWorker | undefined;
-
-beforeAll(async () => {
-  database = await createTestDatabase();
-});
-afterEach(async () => {
-  await worker?.stop();
-  worker = undefined;
-});
-afterAll(async () => {
-  await database?.drop();
-});
-
-async function start(env: Record<string, string> = {}, options: { embedder?: Embedder; pollInterval?: number } = {}) {
-  worker = await startWorker({ config: testConfig(env), pool: database.pool, log, ...options });
-  await worker.listening;
-  return worker;
-}
 
 /** Fails every call, as a provider that is down would. */
 class FailingEmbedder implements Embedder {
@@ -52,19 +33,19 @@ async function processConversation(eventId: string, context: ProcessingContext):
 }
 
 /** A processing context that claims one event at a time, so that each call handles exactly the event asked for. */
-function singleEventContext(env: Record<string, string> = {}, embedder?: Embedder) {
+function singleEventContext(database: TestDatabase, env: Record<string, string> = {}, embedder?: Embedder) {
   return createProcessingContext({ config: testConfig({ PARLEY_BATCH_SIZE: "1", ...env }), pool: database.pool, log, ...(embedder ? { embedder } : {}) });
 }
 
-async function friendshipScore(profileId: string): Promise<number | undefined> {
+async function friendshipScore(database: TestDatabase, profileId: string): Promise<number | undefined> {
   const row = await database.db.selectFrom("parley.friendship_status").select("friendship_score")
     .where("profile_id", "=", profileId).executeTakeFirst();
   return row ? Number(row.friendship_score) : undefined;
 }
 
 describe("processing", () => {
-  it("a committed conversation is processed: features, score, state, candidates and embedding", async () => {
-    await start();
+  it("a committed conversation is processed: features, score, state, candidates and embedding", async ({ database, startWorker }) => {
+    await startWorker();
     const profileId = uniqueId("user");
     const payload = conversationPayload({ profile_id: profileId });
     const eventId = await endConversation(database.pool, payload);
@@ -75,7 +56,7 @@ describe("processing", () => {
     expect(event.processed_at!.getTime()).toBeGreaterThanOrEqual(event.created_at.getTime());
     const change = Number(event.friendship_score_change);
     expect(change).toBeGreaterThan(0);
-    expect(await friendshipScore(profileId)).toBe(change);
+    expect(await friendshipScore(database, profileId)).toBe(change);
 
     const candidates = await database.db.selectFrom("parley.agent_candidates").selectAll()
       .where("profile_id", "=", profileId).executeTakeFirstOrThrow();
@@ -94,21 +75,21 @@ describe("processing", () => {
     expect(cached[0].n).toBe(0);
   });
 
-  it("workers pick jobs up through LISTEN/NOTIFY, not polling", async () => {
+  it("workers pick jobs up through LISTEN/NOTIFY, not polling", async ({ database, startWorker }) => {
     // With an hour between polls, only a notification can wake the worker.
-    await start({}, { pollInterval: 3_600_000 });
+    await startWorker({ pollInterval: 3_600_000 });
     const eventId = await endConversation(database.pool, conversationPayload());
     await waitForStatus(database.db, eventId, "PROCESSED", 5_000);
   });
 
-  it("repeated texts are embedded once, across conversations", async () => {
+  it("repeated texts are embedded once, across conversations", async ({ database, startWorker }) => {
     const inner = new HashingEmbedder();
     let embedded = 0;
     const counting: Embedder = { model: inner.model, dimension: inner.dimension, embed: async (texts) => {
       embedded += texts.length;
       return inner.embed(texts);
     } };
-    await start({}, { embedder: counting });
+    await startWorker({ embedder: counting });
     const log = [{ role: "agent", content: `A greeting seen once ${uniqueId("x")}` }, { role: "user", content: "hello there" }];
     const first = await endConversation(database.pool, conversationPayload({ conversation_log: log }));
     await waitForStatus(database.db, first, "PROCESSED");
@@ -120,20 +101,20 @@ describe("processing", () => {
 });
 
 describe("exactly once in effect", () => {
-  it("a job run twice changes friendship_status once", async () => {
-    const context = singleEventContext();
+  it("a job run twice changes friendship_status once", async ({ database }) => {
+    const context = singleEventContext(database);
     const profileId = uniqueId("user");
     const eventId = await endConversation(database.pool, conversationPayload({ profile_id: profileId }));
 
     expect(await processConversation(eventId, context)).toBe("processed");
-    const once = await friendshipScore(profileId);
+    const once = await friendshipScore(database, profileId);
     expect(await processConversation(eventId, context)).toBe("not_due");
-    expect(await friendshipScore(profileId)).toBe(once);
+    expect(await friendshipScore(database, profileId)).toBe(once);
     expect((await eventRow(database.db, eventId)).attempt_count).toBe(1);
   });
 
-  it("a job run twice concurrently changes friendship_status once", async () => {
-    const context = singleEventContext();
+  it("a job run twice concurrently changes friendship_status once", async ({ database }) => {
+    const context = singleEventContext(database);
     const profileId = uniqueId("user");
     const eventId = await endConversation(database.pool, conversationPayload({ profile_id: profileId }));
 
@@ -143,13 +124,13 @@ describe("exactly once in effect", () => {
     expect(outcomes.filter((outcome) => outcome !== "processed")[0]).toMatch(/^(blocked|not_due)$/);
     const event = await eventRow(database.db, eventId);
     expect(event.attempt_count).toBe(1);
-    expect(await friendshipScore(profileId)).toBe(Number(event.friendship_score_change));
+    expect(await friendshipScore(database, profileId)).toBe(Number(event.friendship_score_change));
     const status = await database.db.selectFrom("parley.friendship_status").select("conversation_count")
       .where("profile_id", "=", profileId).executeTakeFirstOrThrow();
     expect(status.conversation_count).toBe(1);
   });
 
-  it("duplicate jobs for one event through the real worker apply it once", async () => {
+  it("duplicate jobs for one event through the real worker apply it once", async ({ database, startWorker }) => {
     const profileId = uniqueId("user");
     const eventIds = [];
     for (let i = 0; i < 5; i++) eventIds.push(await endConversation(database.pool, conversationPayload({ profile_id: profileId })));
@@ -157,7 +138,7 @@ describe("exactly once in effect", () => {
     for (const eventId of eventIds) {
       await database.pool.query("select graphile_worker.add_job('process_conversation', json_build_object('event_id', $1::bigint))", [eventId]);
     }
-    await start();
+    await startWorker();
     for (const eventId of eventIds) await waitForStatus(database.db, eventId, "PROCESSED");
     await waitFor(async () => {
       const { rows } = await database.pool.query("select count(*)::int as n from graphile_worker.jobs where task_identifier = 'process_conversation'");
@@ -165,7 +146,7 @@ describe("exactly once in effect", () => {
     });
     const { rows } = await database.pool.query(
       "select sum(friendship_score_change)::float8 as total from parley.conversation_events where profile_id = $1", [profileId]);
-    expect(await friendshipScore(profileId)).toBeCloseTo(rows[0].total, 2);
+    expect(await friendshipScore(database, profileId)).toBeCloseTo(rows[0].total, 2);
     const status = await database.db.selectFrom("parley.friendship_status").select("conversation_count")
       .where("profile_id", "=", profileId).executeTakeFirstOrThrow();
     expect(status.conversation_count).toBe(5);
@@ -173,9 +154,9 @@ describe("exactly once in effect", () => {
 });
 
 describe("failures", () => {
-  it("retries follow the default schedule (30 s, 5 min, 30 min, 2 h) and end FAILED after 5 attempts", async () => {
+  it("retries follow the default schedule (30 s, 5 min, 30 min, 2 h) and end FAILED after 5 attempts", async ({ database }) => {
     const embedder = new FailingEmbedder();
-    const context = singleEventContext({}, embedder);
+    const context = singleEventContext(database, {}, embedder);
     const eventId = await endConversation(database.pool, conversationPayload());
     const expectedDelays = [30, 300, 1800, 7200];
 
@@ -200,9 +181,9 @@ describe("failures", () => {
     expect(embedder.calls).toBe(5);
   });
 
-  it("the schedule is configurable, and the real worker follows it to FAILED", async () => {
+  it("the schedule is configurable, and the real worker follows it to FAILED", async ({ database, startWorker }) => {
     const embedder = new FailingEmbedder();
-    await start({ PARLEY_RETRY_SCHEDULE: "1s", PARLEY_MAX_ATTEMPTS: "3" }, { embedder, pollInterval: 200 });
+    await startWorker({ env: { PARLEY_RETRY_SCHEDULE: "1s", PARLEY_MAX_ATTEMPTS: "3" }, embedder, pollInterval: 200 });
     const eventId = await endConversation(database.pool, conversationPayload());
     const event = await waitForStatus(database.db, eventId, "FAILED", 15_000);
     expect(event).toMatchObject({ attempt_count: 3, error_code: "embedding_failed" });
@@ -210,8 +191,8 @@ describe("failures", () => {
     expect(embedder.calls).toBe(1 + 3);
   });
 
-  it("an error retrying cannot fix fails at once", async () => {
-    const context = singleEventContext();
+  it("an error retrying cannot fix fails at once", async ({ database }) => {
+    const context = singleEventContext(database);
     const eventId = await endConversation(database.pool, conversationPayload({ conversation_log: [] }));
     expect(await processConversation(eventId, context)).toBe("failed");
     expect(await eventRow(database.db, eventId)).toMatchObject({
@@ -219,26 +200,26 @@ describe("failures", () => {
     });
   });
 
-  it("a poison event does not hold others", async () => {
+  it("a poison event does not hold others", async ({ database, startWorker }) => {
     const poison = await endConversation(database.pool, conversationPayload({ conversation_log: [] }));
     const healthy = [];
     for (let i = 0; i < 5; i++) healthy.push(await endConversation(database.pool, conversationPayload()));
-    await start({ PARLEY_CONCURRENCY: "1" });
+    await startWorker({ env: { PARLEY_CONCURRENCY: "1" } });
     for (const eventId of healthy) await waitForStatus(database.db, eventId, "PROCESSED");
     expect(await eventRow(database.db, poison)).toMatchObject({ status: "FAILED", error_code: "empty_conversation" });
   });
 
-  it("a FAILED event put back with parley.retry_event is processed", async () => {
-    const context = singleEventContext({ PARLEY_MAX_ATTEMPTS: "1" }, new FailingEmbedder());
+  it("a FAILED event put back with parley.retry_event is processed", async ({ database, startWorker }) => {
+    const context = singleEventContext(database, { PARLEY_MAX_ATTEMPTS: "1" }, new FailingEmbedder());
     const eventId = await endConversation(database.pool, conversationPayload());
     expect(await processConversation(eventId, context)).toBe("failed");
     await database.pool.query("select parley.retry_event($1)", [eventId]);
-    await start();
+    await startWorker();
     await waitForStatus(database.db, eventId, "PROCESSED");
   });
 
-  it("attempts that never finish (a worker killed each time) still end FAILED", async () => {
-    const context = singleEventContext();
+  it("attempts that never finish (a worker killed each time) still end FAILED", async ({ database }) => {
+    const context = singleEventContext(database);
     const eventId = await endConversation(database.pool, conversationPayload());
     await database.pool.query("update parley.conversation_events set status = 'PROCESSING', attempt_count = 5 where event_id = $1", [eventId]);
     expect(await processConversation(eventId, context)).toBe("failed");
@@ -255,7 +236,7 @@ describe("cron tasks", () => {
     expect(CRONTAB).toMatch(/^\* \* \* \* \* close_idle_conversations/m);
   });
 
-  it("the reconciler picks up a row inserted with a plain INSERT", async () => {
+  it("the reconciler picks up a row inserted with a plain INSERT", async ({ database, startWorker }) => {
     const conversationId = uniqueId("conv_plain");
     await database.pool.query(`
       insert into parley.conversations (conversation_id, profile_id, bot_type, bot_id, started_at, ended_at, is_active, message_count)
@@ -270,7 +251,7 @@ describe("cron tasks", () => {
     expect(requeued[0].n).toBe(1);
     await database.pool.query("delete from graphile_worker._private_jobs where key = $1", [`parley:event:${eventId}`]);
 
-    await start();
+    await startWorker();
     // What the cron entry does every minute.
     await database.pool.query("select graphile_worker.add_job('reconcile_events')");
     await waitForStatus(database.db, eventId, "PROCESSED");
@@ -279,13 +260,13 @@ describe("cron tasks", () => {
     expect(again[0].n).toBe(0);
   });
 
-  it("the reconciler leaves events that have a live job alone", async () => {
+  it("the reconciler leaves events that have a live job alone", async ({ database }) => {
     await endConversation(database.pool, conversationPayload());
     const { rows } = await database.pool.query("select parley.requeue_stranded_events() as n");
     expect(rows[0].n).toBe(0);
   });
 
-  it("an idle conversation gets closed and processed; a recent one stays open", async () => {
+  it("an idle conversation gets closed and processed; a recent one stays open", async ({ database, startWorker }) => {
     const open = async () => {
       const { rows } = await database.pool.query<{ id: string }>("select parley.start_conversation($1) as id",
         [JSON.stringify({ profile_id: "user_idle", bot_type: "TALK", bot_id: "talk_music_taste" })]);
@@ -298,7 +279,7 @@ describe("cron tasks", () => {
     await database.pool.query("update parley.conversations set started_at = now() - interval '40 minutes', last_activity_at = now() - interval '31 minutes' where conversation_id = $1", [idle]);
     await database.pool.query("update parley.conversations set last_activity_at = now() - interval '29 minutes' where conversation_id = $1", [recent]);
 
-    await start({ PARLEY_IDLE_TIMEOUT: "1800" });
+    await startWorker({ env: { PARLEY_IDLE_TIMEOUT: "1800" } });
     await database.pool.query("select graphile_worker.add_job('close_idle_conversations')");
     const closed = await waitFor(async () => {
       const row = await database.db.selectFrom("parley.conversations").selectAll().where("conversation_id", "=", idle).executeTakeFirstOrThrow();
@@ -313,7 +294,7 @@ describe("cron tasks", () => {
 });
 
 describe("pipeline_stats", () => {
-  it("reports processing latency over the last hour once events are processed", async () => {
+  it("reports processing latency over the last hour once events are processed", async ({ database }) => {
     const { rows } = await sql<{ processed_last_hour: string; latency_p50_seconds: number | null }>`
       select processed_last_hour, latency_p50_seconds from parley.pipeline_stats`.execute(database.db);
     expect(Number(rows[0]!.processed_last_hour)).toBeGreaterThan(0);

@@ -1,45 +1,30 @@
 // A worker keeps going by itself when its database connections are cut:
 // graphile-worker stops a pool that cannot complete a job, and Parley starts
 // a new one and releases the old one's jobs.
-import { afterAll, beforeAll, expect, it } from "vitest";
-import { pino } from "pino";
-import { createTestDatabase, type TestDatabase } from "../support/database.js";
-import { conversationPayload, endConversation, testConfig, waitFor } from "../support/fixtures.js";
+import { expect, onTestFinished } from "vitest";
+import { it, type TestDatabase } from "../support/worker.js";
+import { conversationPayload, endConversation, waitFor } from "../support/fixtures.js";
 import { createPool } from "../../src/db/pool.js";
-import { startWorker, type RunningWorker } from "../../src/worker/runner.js";
 
-let database: TestDatabase;
-let worker: RunningWorker | undefined;
-const workerPool = () => createPool(database.url, 8, "parley-worker-under-test");
-let pool: ReturnType<typeof workerPool>;
-
-beforeAll(async () => {
-  database = await createTestDatabase();
-  pool = workerPool();
-});
-afterAll(async () => {
-  await worker?.stop();
-  await pool?.end();
-  await database?.drop();
-});
-
-async function cutWorkerConnections(): Promise<number> {
+async function cutWorkerConnections(database: TestDatabase): Promise<number> {
   const { rows } = await database.pool.query(
     `select count(pg_terminate_backend(pid))::int as n from pg_stat_activity
      where datname = current_database() and application_name = 'parley-worker-under-test'`);
   return rows[0].n;
 }
 
-it("a worker whose connections are cut mid-load recovers by itself and loses nothing", { timeout: 90_000 }, async () => {
-  worker = await startWorker({ config: testConfig({ PARLEY_RETRY_SCHEDULE: "1s" }), pool, log: pino({ level: "silent" }), pollInterval: 500 });
-  await worker.listening;
+it("a worker whose connections are cut mid-load recovers by itself and loses nothing", { timeout: 90_000 }, async ({ database, startWorker }) => {
+  // A pool of its own, whose connections this test cuts; closed once the worker has stopped.
+  const pool = createPool(database.url, 8, "parley-worker-under-test");
+  onTestFinished(() => pool.end());
+  await startWorker({ env: { PARLEY_RETRY_SCHEDULE: "1s" }, pool, pollInterval: 500 });
 
   const eventIds: string[] = [];
   let cut = 0;
   for (let round = 0; round < 4; round++) {
     for (let i = 0; i < 25; i++) eventIds.push(await endConversation(database.pool, conversationPayload()));
     // A round may find the pool between connections (restarting): count them all.
-    cut += await cutWorkerConnections();
+    cut += await cutWorkerConnections(database);
   }
   expect(cut).toBeGreaterThan(0);
   for (let i = 0; i < 25; i++) eventIds.push(await endConversation(database.pool, conversationPayload()));

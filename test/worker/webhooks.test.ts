@@ -1,84 +1,72 @@
 // Webhooks end to end: the real worker processes conversations and delivers
 // to a real HTTP server started here. Each test subscribes its own receiver
 // and removes it afterwards.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, onTestFinished } from "vitest";
 import { sql } from "kysely";
-import { createTestDatabase, type TestDatabase } from "../support/database.js";
-import { conversationPayload, endConversation, testConfig, uniqueId, waitFor, waitForStatus } from "../support/fixtures.js";
+import { it, type StartWorker, type TestDatabase } from "../support/worker.js";
+import { conversationPayload, endConversation, uniqueId, waitFor, waitForStatus } from "../support/fixtures.js";
 import { capturingLogger } from "../http/support.js";
 import { startReceiver, type Receiver } from "../webhooks/receiver.js";
-import { startWorker, type RunningWorker } from "../../src/worker/runner.js";
 import { readConversation } from "../../src/http/queries.js";
 import { verifySignature } from "../../src/webhooks/signature.js";
 import { addWebhook, removeWebhook } from "../../src/webhooks/store.js";
 
 const SECRET = "worker-test-secret-5f1c9a7e";
 const logs = capturingLogger();
-let database: TestDatabase;
-let worker: RunningWorker | undefined;
-let receiver: Receiver | undefined;
+/** The webhook of the running test (subscribe). */
 let webhookId: string | undefined;
-
-beforeAll(async () => {
-  database = await createTestDatabase();
-});
-afterEach(async () => {
-  await worker?.stop();
-  worker = undefined;
-  if (webhookId) await removeWebhook(database.pool, webhookId);
-  webhookId = undefined;
-  await receiver?.close();
-  receiver = undefined;
-});
-afterAll(async () => {
-  await database?.drop();
-});
 
 const FAST_RETRIES = { PARLEY_WEBHOOK_ALLOW_PRIVATE: "true", PARLEY_WEBHOOK_RETRY_SCHEDULE: "1s,1s", PARLEY_WEBHOOK_TIMEOUT_MS: "500" };
 
-async function start(env: Record<string, string> = FAST_RETRIES, pollInterval = 100) {
-  worker = await startWorker({ config: testConfig(env), pool: database.pool, log: logs.log, pollInterval });
-  await worker.listening;
+function start(startWorker: StartWorker, env: Record<string, string> = FAST_RETRIES, pollInterval = 100) {
+  return startWorker({ env, pollInterval, log: logs.log });
 }
 
-async function subscribe(events?: Array<"PROCESSED" | "FAILED">): Promise<Receiver> {
-  receiver = await startReceiver();
-  webhookId = await addWebhook(database.pool, { url: receiver.url, secret: SECRET, ...(events ? { events } : {}) });
+/** A receiver subscribed for this test; both go when the test is over, after its worker stopped. */
+async function subscribe(database: TestDatabase, events?: Array<"PROCESSED" | "FAILED">): Promise<Receiver> {
+  const receiver = await startReceiver();
+  const id = await addWebhook(database.pool, { url: receiver.url, secret: SECRET, ...(events ? { events } : {}) });
+  webhookId = id;
+  // onTestFinished runs after the fixtures' cleanup: a webhook removed under a delivery in flight can deadlock with it.
+  onTestFinished(async () => {
+    await removeWebhook(database.pool, id);
+    await receiver.close();
+  });
   return receiver;
 }
 
 /** The delivery of an event to this test's webhook, with its attempts (rows of webhook_deliveries) and its state: the latest attempt's. */
-async function deliveryOf(eventId: string) {
+async function deliveryOf(database: TestDatabase, eventId: string) {
   const message = await database.db.selectFrom("parley.webhook_messages").selectAll()
     .where("event_id", "=", eventId).where("webhook_id", "=", webhookId!).executeTakeFirst();
   if (!message) return undefined;
-  const attempts = await attemptsOf(message.delivery_id);
+  const attempts = await attemptsOf(database, message.delivery_id);
   return { ...message, attempts, latest: attempts.at(-1)! };
 }
 
-async function finishedDelivery(eventId: string, timeoutMs = 15_000) {
+async function finishedDelivery(database: TestDatabase, eventId: string, timeoutMs = 15_000) {
   return waitFor(async () => {
-    const delivery = await deliveryOf(eventId);
+    const delivery = await deliveryOf(database, eventId);
     return delivery && delivery.latest.status !== "PENDING" ? delivery : undefined;
   }, timeoutMs, 50);
 }
 
-function attemptsOf(deliveryId: string) {
+function attemptsOf(database: TestDatabase, deliveryId: string) {
   return database.db.selectFrom("parley.webhook_deliveries")
     .select(["attempt", "status", "http_status", "error_code", "error_details", "scheduled_at", "attempted_at", "duration_ms"])
     .where("delivery_id", "=", deliveryId).orderBy("attempt").execute();
 }
 
 describe("webhook deliveries", () => {
-  it("delivered: a PROCESSED event is POSTed once, signed, with the contract's fields and the event's results", async () => {
+  it("delivered: a PROCESSED event is POSTed once, signed, with the contract's fields and the event's results", async ({ database, startWorker }) => {
     // With an hour between polls only a notification can wake the worker:
     // the delivery job is picked up as it commits with the event.
-    await start(FAST_RETRIES, 3_600_000);
-    const hook = await subscribe();
+    await start(startWorker, FAST_RETRIES, 3_600_000);
+    const hook = await subscribe(database);
     const payload = conversationPayload({ profile_id: uniqueId("user") });
     const eventId = await endConversation(database.pool, payload);
     const event = await waitForStatus(database.db, eventId, "PROCESSED");
-    const delivery = await finishedDelivery(eventId);
+    const delivery = await finishedDelivery(database, eventId);
 
     expect(delivery.attempts).toMatchObject([{ attempt: 1, status: "DELIVERED", http_status: 200, error_code: null }]);
     expect(hook.requests).toHaveLength(1);
@@ -106,12 +94,12 @@ describe("webhook deliveries", () => {
     expect(attempt!.duration_ms).toBeGreaterThanOrEqual(0);
   });
 
-  it("retried after 500s, with the same Parley-Delivery-Id and a fresh signature each time, then DELIVERED", async () => {
-    await start();
-    const hook = await subscribe();
+  it("retried after 500s, with the same Parley-Delivery-Id and a fresh signature each time, then DELIVERED", async ({ database, startWorker }) => {
+    await start(startWorker);
+    const hook = await subscribe(database);
     hook.script([500, 503], 200);
     const eventId = await endConversation(database.pool, conversationPayload());
-    const delivery = await finishedDelivery(eventId);
+    const delivery = await finishedDelivery(database, eventId);
 
     expect(hook.requests.map((request) => request.headers["parley-delivery-id"])).toEqual(Array(3).fill(delivery.delivery_id));
     expect(new Set(hook.requests.map((request) => request.body)).size).toBe(1);
@@ -128,24 +116,24 @@ describe("webhook deliveries", () => {
     expect(hook.requests[2]!.at - hook.requests[1]!.at).toBeGreaterThanOrEqual(950);
   });
 
-  it("retried after a timeout", async () => {
-    await start();
-    const hook = await subscribe();
+  it("retried after a timeout", async ({ database, startWorker }) => {
+    await start(startWorker);
+    const hook = await subscribe(database);
     hook.script(["hang"], 200);
     const eventId = await endConversation(database.pool, conversationPayload());
-    const delivery = await finishedDelivery(eventId);
+    const delivery = await finishedDelivery(database, eventId);
 
     expect(delivery.attempts.map((a) => [a.status, a.http_status, a.error_code])).toEqual([["FAILED", null, "timeout"], ["DELIVERED", 200, null]]);
     expect(delivery.attempts[0]!.duration_ms).toBeGreaterThanOrEqual(450);
     expect(hook.requests).toHaveLength(2);
   });
 
-  it("given up after the schedule: a receiver that keeps failing gets 1 + 2 attempts, then the delivery is FAILED", async () => {
-    await start();
-    const hook = await subscribe();
+  it("given up after the schedule: a receiver that keeps failing gets 1 + 2 attempts, then the delivery is FAILED", async ({ database, startWorker }) => {
+    await start(startWorker);
+    const hook = await subscribe(database);
     hook.script([], 500);
     const eventId = await endConversation(database.pool, conversationPayload());
-    const delivery = await finishedDelivery(eventId);
+    const delivery = await finishedDelivery(database, eventId);
 
     expect(delivery.attempts.map((a) => [a.attempt, a.status, a.http_status, a.error_code, a.error_details])).toEqual([
       [1, "FAILED", 500, "http_error", "HTTP 500"], [2, "FAILED", 500, "http_error", "HTTP 500"], [3, "FAILED", 500, "http_error", "HTTP 500"],
@@ -153,12 +141,12 @@ describe("webhook deliveries", () => {
     // Nothing is tried after that.
     await new Promise((resolve) => setTimeout(resolve, 1500));
     expect(hook.requests).toHaveLength(3);
-    expect(await attemptsOf(delivery.delivery_id)).toHaveLength(3);
+    expect(await attemptsOf(database, delivery.delivery_id)).toHaveLength(3);
   });
 
-  it("a failed event is delivered as conversation.failed to a webhook that wants failures only", async () => {
-    await start();
-    const hook = await subscribe(["FAILED"]);
+  it("a failed event is delivered as conversation.failed to a webhook that wants failures only", async ({ database, startWorker }) => {
+    await start(startWorker);
+    const hook = await subscribe(database, ["FAILED"]);
     const processed = await endConversation(database.pool, conversationPayload());
     // Closed with no message: empty_conversation, an error retrying cannot fix.
     const { rows: [started] } = await database.pool.query<{ id: string }>("select parley.start_conversation($1) as id",
@@ -167,20 +155,20 @@ describe("webhook deliveries", () => {
     const failed = closed!.id;
     await waitForStatus(database.db, processed, "PROCESSED");
     const event = await waitForStatus(database.db, failed, "FAILED");
-    await finishedDelivery(failed);
+    await finishedDelivery(database, failed);
 
-    expect(await deliveryOf(processed)).toBeUndefined();
+    expect(await deliveryOf(database, processed)).toBeUndefined();
     expect(hook.requests.map((request) => JSON.parse(request.body))).toEqual([expect.objectContaining({
       type: "conversation.failed", event_id: failed, status: "FAILED", results: null,
       error: { code: event.error_code, details: event.error_details },
     })]);
   });
 
-  it("a private address is refused: no request, the delivery FAILED with address_refused", async () => {
-    await start({ PARLEY_WEBHOOK_RETRY_SCHEDULE: "1s,1s" });
-    const hook = await subscribe();
+  it("a private address is refused: no request, the delivery FAILED with address_refused", async ({ database, startWorker }) => {
+    await start(startWorker, { PARLEY_WEBHOOK_RETRY_SCHEDULE: "1s,1s" });
+    const hook = await subscribe(database);
     const eventId = await endConversation(database.pool, conversationPayload());
-    const delivery = await finishedDelivery(eventId);
+    const delivery = await finishedDelivery(database, eventId);
 
     expect(delivery.attempts).toMatchObject([{
       attempt: 1, status: "FAILED", http_status: null, error_code: "address_refused",
@@ -189,8 +177,8 @@ describe("webhook deliveries", () => {
     expect(hook.requests).toEqual([]);
   });
 
-  it("nothing delivered for a forgotten user's events", async () => {
-    const hook = await subscribe();
+  it("nothing delivered for a forgotten user's events", async ({ database, startWorker }) => {
+    const hook = await subscribe(database);
     const forgotten = uniqueId("forgotten");
     const kept = uniqueId("kept");
     const forgottenEvents = [
@@ -206,8 +194,8 @@ describe("webhook deliveries", () => {
     // ...then the user is forgotten before any is sent.
     await database.pool.query("select parley.forget_user($1)", [forgotten]);
 
-    await start();
-    await finishedDelivery(keptEvent);
+    await start(startWorker);
+    await finishedDelivery(database, keptEvent);
     // The forgotten user's delivery jobs ran too, and found nothing to send.
     await waitFor(async () => {
       const { rows } = await sql<{ n: number }>`select count(*)::int as n from graphile_worker.jobs
@@ -219,8 +207,8 @@ describe("webhook deliveries", () => {
     expect(left.map((row) => row.event_id)).toEqual([keptEvent]);
   });
 
-  it("a delivery whose job is gone is re-queued by the reconcile_events cron task, and delivered", async () => {
-    const hook = await subscribe();
+  it("a delivery whose job is gone is re-queued by the reconcile_events cron task, and delivered", async ({ database, startWorker }) => {
+    const hook = await subscribe(database);
     const eventId = await endConversation(database.pool, conversationPayload());
     // Finished while no worker runs; then its delivery job is deleted by hand.
     await database.pool.query("update parley.conversation_events set status = 'PROCESSED', processed_at = now() where event_id = $1", [eventId]);
@@ -234,18 +222,18 @@ describe("webhook deliveries", () => {
       select count(*)::int as n from graphile_worker.jobs j join parley.webhook_messages m on j.key = 'parley:webhook_delivery:' || m.delivery_id
       where m.event_id = $1`, [eventId]);
     expect(jobs!.n).toBe(0);
-    await start();
+    await start(startWorker);
     // What the cron entry does every minute (it may also run on its own, at a minute's turn).
     await database.pool.query("select graphile_worker.add_job('reconcile_events')");
-    const delivery = await finishedDelivery(eventId);
+    const delivery = await finishedDelivery(database, eventId);
     expect(delivery.attempts).toMatchObject([{ attempt: 1, status: "DELIVERED" }]);
     expect(hook.requests.map((request) => JSON.parse(request.body).event_id)).toEqual([eventId]);
     expect(logs.lines.some((line) => line.includes("re-queued webhook deliveries that had no live job"))).toBe(true);
   });
 
-  it("a hanging receiver holds only the webhook pool's slots: conversations keep being processed meanwhile", async () => {
-    await start({ ...FAST_RETRIES, PARLEY_CONCURRENCY: "1", PARLEY_WEBHOOK_CONCURRENCY: "1", PARLEY_WEBHOOK_TIMEOUT_MS: "30000", PARLEY_WORKER_STALE_AFTER: "6" });
-    const hook = await subscribe(["PROCESSED"]);
+  it("a hanging receiver holds only the webhook pool's slots: conversations keep being processed meanwhile", async ({ database, startWorker }) => {
+    const worker = await start(startWorker, { ...FAST_RETRIES, PARLEY_CONCURRENCY: "1", PARLEY_WEBHOOK_CONCURRENCY: "1", PARLEY_WEBHOOK_TIMEOUT_MS: "30000", PARLEY_WORKER_STALE_AFTER: "6" });
+    const hook = await subscribe(database, ["PROCESSED"]);
     hook.script([], "hang");
     const first = await endConversation(database.pool, conversationPayload());
     await waitForStatus(database.db, first, "PROCESSED");
@@ -257,7 +245,7 @@ describe("webhook deliveries", () => {
     expect(hook.requests).toHaveLength(1);
     // The delivery job on the wire is held by this process's webhook pool, which its heartbeat names
     // (from its first beat after the pools started), so the crash sweep leaves it alone.
-    const workerId = await worker!.workerId;
+    const workerId = await worker.workerId;
     const held = await waitFor(async () => (await sql<{ locked_by: string; pool_id: string; webhook_pool_id: string }>`
       select j.locked_by, h.pool_id, h.webhook_pool_id from graphile_worker.jobs j, parley.worker_heartbeats h
       where j.task_identifier = 'deliver_webhook' and j.locked_by is not null and h.worker_id = ${workerId}
@@ -265,12 +253,11 @@ describe("webhook deliveries", () => {
     expect(held.locked_by).toBe(held.webhook_pool_id);
     expect(held.pool_id).not.toBe(held.webhook_pool_id);
     await hook.close(); // the hanging request fails: connection_failed, retried later
-    receiver = undefined;
   });
 
-  it("PARLEY_WEBHOOK_CONCURRENCY bounds the deliveries on the wire at once", async () => {
-    await start({ ...FAST_RETRIES, PARLEY_WEBHOOK_CONCURRENCY: "2", PARLEY_WEBHOOK_TIMEOUT_MS: "30000" });
-    const hook = await subscribe(["PROCESSED"]);
+  it("PARLEY_WEBHOOK_CONCURRENCY bounds the deliveries on the wire at once", async ({ database, startWorker }) => {
+    await start(startWorker, { ...FAST_RETRIES, PARLEY_WEBHOOK_CONCURRENCY: "2", PARLEY_WEBHOOK_TIMEOUT_MS: "30000" });
+    const hook = await subscribe(database, ["PROCESSED"]);
     hook.script([], "hang");
     const events = [];
     for (let i = 0; i < 3; i++) events.push(await endConversation(database.pool, conversationPayload()));
@@ -279,7 +266,6 @@ describe("webhook deliveries", () => {
     await new Promise((resolve) => setTimeout(resolve, 500));
     expect(hook.requests).toHaveLength(2);
     await hook.close();
-    receiver = undefined;
   });
 
   it("no secret in any log line of these tests", () => {

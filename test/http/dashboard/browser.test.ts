@@ -8,11 +8,11 @@ import { existsSync } from "node:fs";
 import { connect, createServer, type AddressInfo, type Server, type Socket } from "node:net";
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect } from "vitest";
 import { chromium, type Browser, type BrowserContext, type Page, type Request } from "playwright-core";
 import type { FastifyInstance } from "fastify";
 import type pg from "pg";
-import { createTestDatabase, type TestDatabase } from "../../support/database.js";
+import { it } from "../../support/database.js";
 import { createPool } from "../../../src/db/pool.js";
 import { createApiPool } from "../../../src/http/pool.js";
 import { buildApp } from "../../../src/http/app.js";
@@ -53,7 +53,6 @@ class RefusingEmbedder implements Embedder {
   }
 }
 
-let database: TestDatabase;
 let apiPool: pg.Pool;
 let workerPool: pg.Pool;
 let app: FastifyInstance;
@@ -122,10 +121,9 @@ async function openDashboard(target: Page): Promise<void> {
   await target.locator("#count-processed", { hasNotText: "—" }).waitFor();
 }
 
-beforeAll(async () => {
+it.beforeAll(async ({ database }) => {
   if (!existsSync(CHROMIUM)) throw new Error(`no browser at ${CHROMIUM}: install Debian's chromium (apt-get install chromium; .ci/run does)`);
   await mkdir(ARTIFACTS, { recursive: true });
-  database = await createTestDatabase();
   const config = testConfig();
   apiPool = createApiPool(database.url);
   workerPool = createPool(database.url, 6, "parley-worker");
@@ -185,7 +183,6 @@ afterAll(async () => {
   await app?.close();
   await worker?.stop();
   await Promise.all([apiPool?.end(), workerPool?.end()]);
-  await database?.drop();
 }, 30_000);
 
 describe("the dashboard in Chromium", { timeout: 60_000 }, () => {
