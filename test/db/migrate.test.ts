@@ -33,8 +33,9 @@ it("migrations run concurrently from several processes, then again, without erro
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
-    const { rows } = await client.query("select count(*)::int as n from parley.agent_catalog");
-    expect(rows[0].n).toBeGreaterThan(0);
+    // The sample catalog migrations/0001_initial.sql seeds: 4 greeting, 9 talk and 7 game agents.
+    const { rows } = await client.query("select agent_type, count(*)::int as n from parley.agent_catalog group by 1 order by 1");
+    expect(rows).toEqual([{ agent_type: "GAME_ACTIVITY", n: 7 }, { agent_type: "GREETING", n: 4 }, { agent_type: "TALK", n: 9 }]);
     const { rows: functions } = await client.query(
       "select proname from pg_proc where pronamespace = 'parley'::regnamespace and proname not like '\\_%' order by proname");
     expect(functions.map((row) => row.proname)).toEqual(expect.arrayContaining([

@@ -8,6 +8,8 @@ import { it } from "../support/database.js";
 import { createPool } from "../../src/db/pool.js";
 import { BODY_LIMIT, buildApp } from "../../src/http/app.js";
 import { startWorker, type RunningWorker } from "../../src/worker/runner.js";
+import { rankCandidates } from "../../src/pipeline/candidates.js";
+import { topicAffinity } from "../../src/pipeline/friendship.js";
 import { API_KEY, AUTH, capturingLogger, endPayload, OTHER_KEY, silentLog, testApp, testConfig, until } from "./support.js";
 
 let app: FastifyInstance;
@@ -229,12 +231,11 @@ describe("after processing (worker in this process)", () => {
     return detail.event?.status === status ? detail : undefined;
   });
 
-  it("shows the event's results and the user's state", async () => {
+  it("shows the event's results and the user's state", async ({ database }) => {
     const payload = endPayload({ profile_id: "user_state" });
     expect((await post("/v1/conversations/end", payload)).statusCode).toBe(202);
     const detail = await processed(payload.conversation_id);
     expect(detail.event.results).toMatchObject({ total_turns: 2, new_friendship_level: "PHASE1_STRANGER" });
-    expect(typeof detail.event.results.friendship_score_change).toBe("number");
 
     const state = await get("/v1/users/user_state/state");
     expect(state.statusCode).toBe(200);
@@ -243,7 +244,22 @@ describe("after processing (worker in this process)", () => {
       friendship_status: { conversation_count: 1, last_event_id: detail.event.event_id, friendship_level: "PHASE1_STRANGER" },
       agent_candidates: { expired: false, source_event_id: detail.event.event_id },
     });
-    expect(state.json().agent_candidates.talk_candidates.length).toBeGreaterThan(0);
+    // The user's first conversation: its change is the whole score, its topics the whole profile.
+    const body = state.json();
+    expect(body.friendship_status).toMatchObject({
+      friendship_score: detail.event.results.friendship_score_change,
+      topic_metrics: detail.event.results.topic_metrics,
+    });
+    // The candidates the ranking gives that state: a stranger's agents, the bot just talked to counting as recent.
+    const catalog = await database.db.selectFrom("parley.agent_catalog")
+      .select(["agent_id", "agent_type", "name", "topics", "levels"]).where("is_enabled", "=", true).execute();
+    const expected = rankCandidates({
+      catalog, level: "PHASE1_STRANGER", topicAffinity: topicAffinity(body.friendship_status.topic_metrics), recentAgentIds: [payload.bot_id], limit: 3,
+    });
+    expect(expected.talk_candidates).toHaveLength(3);
+    expect(expected.game_candidates).toHaveLength(3);
+    expect(expected.greeting_agent?.agent_id).toBe("greet_first_hello");
+    expect(body.agent_candidates).toMatchObject(expected);
   });
 
   it("answers a stranger's state for a user never seen", async () => {
