@@ -7,22 +7,25 @@ import { describe, expect, it } from "vitest";
 
 const SECTION = "## Processing and its guarantees";
 
-/** The rows of the first table after `heading`, as cells, header row first. */
-export function tableAfter(markdown: string, heading: string): string[][] {
+/** The tables of a section (`heading` to the next "## "), each as rows of cells, header row first. */
+export function tablesIn(markdown: string, heading: string): string[][][] {
   const start = markdown.indexOf(`\n${heading}\n`);
   if (start < 0) throw new Error(`README has no section "${heading}"`);
-  const lines = markdown.slice(start + heading.length + 2).split("\n");
-  const first = lines.findIndex((line) => line.startsWith("|"));
-  if (first < 0 || lines.slice(0, first).some((line) => line.startsWith("## "))) throw new Error(`no table in "${heading}"`);
-  const rows: string[][] = [];
-  for (const line of lines.slice(first)) {
-    if (!line.startsWith("|")) break;
+  const tables: string[][][] = [];
+  let table: string[][] | undefined;
+  for (const line of markdown.slice(start + heading.length + 2).split("\n")) {
+    if (line.startsWith("## ")) break;
+    if (!line.startsWith("|")) {
+      table = undefined;
+      continue;
+    }
     // Split on the bars between cells, not on those inside `code`.
     const cells = line.slice(1, line.endsWith("|") ? -1 : undefined).split(/\|(?=(?:[^`]*`[^`]*`)*[^`]*$)/).map((cell) => cell.trim());
     if (cells.every((cell) => /^:?-+:?$/.test(cell))) continue;
-    rows.push(cells);
+    if (!table) tables.push((table = []));
+    table.push(cells);
   }
-  return rows;
+  return tables;
 }
 
 /** What a table cell names: test files (`test/....test.ts`) and test titles ("..."; " ... " elides words). */
@@ -39,9 +42,9 @@ export function titleMatches(named: string, title: string): boolean {
   return new RegExp(`^${pattern}$`).test(title);
 }
 
-/** The titles of the tests in a file, as written in its it(...) and test(...) calls. */
+/** The titles of the tests in a file and of their groups, as written in its it(...), test(...) and describe(...) calls. */
 export function testTitles(source: string): string[] {
-  return [...source.matchAll(/\b(?:it|test)(?:\.\w+)*(?:\([^()]*\))?\(\s*(["'`])((?:\\.|(?!\1).)*)\1/g)].map((match) => match[2]!.replace(/\\(.)/g, "$1"));
+  return [...source.matchAll(/\b(?:it|test|describe)(?:\.\w+)*(?:\([^()]*\))?\(\s*(["'`])((?:\\.|(?!\1).)*)\1/g)].map((match) => match[2]!.replace(/\\(.)/g, "$1"));
 }
 
 function testFiles(dir: string): string[] {
@@ -53,9 +56,12 @@ function testFiles(dir: string): string[] {
 
 describe("README's guarantees table", () => {
   it("names, in every row, tests that exist", () => {
-    const [header, ...rows] = tableAfter(readFileSync("README.md", "utf8"), SECTION);
+    // The section's table with a "test" column; other tables (the state machine's) name no tests.
+    const table = tablesIn(readFileSync("README.md", "utf8"), SECTION)
+      .find(([header]) => header!.some((cell) => cell.toLowerCase() === "test"));
+    expect(table, `a table with a test column in "${SECTION}"`).toBeDefined();
+    const [header, ...rows] = table!;
     const column = header!.findIndex((cell) => cell.toLowerCase() === "test");
-    expect(column, "the table has a test column").toBeGreaterThanOrEqual(0);
     expect(rows.length).toBeGreaterThan(0);
     const titlesByFile = new Map(testFiles("test").map((file) => [file, testTitles(readFileSync(file, "utf8"))]));
 
@@ -77,12 +83,13 @@ describe("README's guarantees table", () => {
   });
 
   it("reads cells, titles and elisions as README writes them", () => {
-    expect(tableAfter("intro\n## S\n\ntext\n\n| a | b `x|y` |\n|---|---|\n| 1 | 2 |\n\nafter", "## S")).toEqual([["a", "b `x|y`"], ["1", "2"]]);
+    expect(tablesIn("intro\n## S\n\n| a | b `x|y` |\n|---|---|\n| 1 | 2 |\n\ntext\n\n| c |\n|---|\n| 3 |\n## T\n| d |", "## S"))
+      .toEqual([[["a", "b `x|y`"], ["1", "2"]], [["c"], ["3"]]]);
     expect(namedTests('`test/worker/x.test.ts` "one", "two" (slow)')).toEqual({ files: ["test/worker/x.test.ts"], titles: ["one", "two"] });
     expect(titleMatches("retries follow ... and end FAILED", "retries follow the schedule and end FAILED")).toBe(true);
     expect(titleMatches("retries follow ... and end FAILED", "retries follow the schedule and end PROCESSED")).toBe(false);
     expect(titleMatches("a (b)", "a (b)")).toBe(true);
-    expect(testTitles(`it("first", async () => {});\n  it.for(rows)("second %s", () => {});\ntest('third', () => {});`))
-      .toEqual(["first", "second %s", "third"]);
+    expect(testTitles(`describe("group", () => {\n  it("first", async () => {});\n  it.for(rows)("second %s", () => {});\n});\ntest('third', () => {});`))
+      .toEqual(["group", "first", "second %s", "third"]);
   });
 });
