@@ -21,7 +21,7 @@ $$;
 
 -- A text field of a JSON object: required or optional, non-empty, bounded.
 create or replace function parley._text_field(
-  obj jsonb, key text, path text, required boolean, max_length integer default 200
+  obj jsonb, key text, path text, required boolean, max_length integer default parley._limit('id_chars')
 ) returns text
 language plpgsql immutable
 set search_path = pg_catalog, pg_temp
