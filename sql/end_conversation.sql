@@ -21,20 +21,8 @@ declare
   existing_event bigint;
   inserted integer;
 begin
-  perform parley._payload_object(payload, parley._limit('payload_bytes'));
-  perform parley._known_keys(payload, '', '{conversation_id,profile_id,user_id,bot_type,bot_id,bot_name,start_time,end_time,conversation_log,metadata}');
-  v_conversation_id := parley._text_field(payload, 'conversation_id', 'conversation_id', true, parley._limit('id_chars'));
-  v_profile_id := parley._profile_field(payload);
-  v_bot_type := parley._bot_type_field(payload);
-  v_bot_id := parley._text_field(payload, 'bot_id', 'bot_id', true, parley._limit('id_chars'));
-  v_bot_name := parley._text_field(payload, 'bot_name', 'bot_name', false, parley._limit('name_chars'));
-  v_start := parley._timestamp_field(payload, 'start_time', 'start_time', true);
-  v_end := parley._timestamp_field(payload, 'end_time', 'end_time', true);
-  if v_end < v_start then
-    perform parley._reject('end_time', format('is before start_time (%s < %s)', payload ->> 'end_time', payload ->> 'start_time'));
-  end if;
-  v_log := nullif(payload -> 'conversation_log', 'null'::jsonb);
-  v_metadata := coalesce(parley._object_field(payload, 'metadata', 'metadata'), '{}'::jsonb);
+  select * into v_conversation_id, v_profile_id, v_bot_type, v_bot_id, v_bot_name, v_start, v_end, v_log, v_metadata
+  from parley._end_conversation_payload(payload);
 
   select * into existing from parley.conversations
   where conversation_id = v_conversation_id

@@ -38,6 +38,7 @@ declare
   ends timestamptz[];
   logs jsonb[];
   metadatas jsonb[];
+  fields record;
   failed_field text;
   failed_message text;
   prefixed text;
@@ -90,20 +91,16 @@ begin
         continue when vouched[i];
         position := i - 1;
         element := payloads -> position;
-        perform parley._payload_object(element, parley._limit('payload_bytes'));
-        perform parley._known_keys(element, '', '{conversation_id,profile_id,user_id,bot_type,bot_id,bot_name,start_time,end_time,conversation_log,metadata}');
-        ids[i] := parley._text_field(element, 'conversation_id', 'conversation_id', true, parley._limit('id_chars'));
-        profiles[i] := parley._profile_field(element);
-        bot_types[i] := parley._bot_type_field(element);
-        bot_ids[i] := parley._text_field(element, 'bot_id', 'bot_id', true, parley._limit('id_chars'));
-        bot_names[i] := parley._text_field(element, 'bot_name', 'bot_name', false, parley._limit('name_chars'));
-        starts[i] := parley._timestamp_field(element, 'start_time', 'start_time', true);
-        ends[i] := parley._timestamp_field(element, 'end_time', 'end_time', true);
-        if ends[i] < starts[i] then
-          perform parley._reject('end_time', format('is before start_time (%s < %s)', element ->> 'end_time', element ->> 'start_time'));
-        end if;
-        logs[i] := nullif(element -> 'conversation_log', 'null'::jsonb);
-        metadatas[i] := coalesce(parley._object_field(element, 'metadata', 'metadata'), '{}'::jsonb);
+        select * into fields from parley._end_conversation_payload(element);
+        ids[i] := fields.conversation_id;
+        profiles[i] := fields.profile_id;
+        bot_types[i] := fields.bot_type;
+        bot_ids[i] := fields.bot_id;
+        bot_names[i] := fields.bot_name;
+        starts[i] := fields.started_at;
+        ends[i] := fields.ended_at;
+        logs[i] := fields.conversation_log;
+        metadatas[i] := fields.metadata;
       end loop;
     exception when sqlstate '22023' then
       get stacked diagnostics failed_field = column_name, failed_message = message_text;

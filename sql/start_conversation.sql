@@ -21,10 +21,7 @@ begin
   v_conversation_id := coalesce(
     parley._text_field(payload, 'conversation_id', 'conversation_id', false, parley._limit('id_chars')),
     'conv_' || replace(gen_random_uuid()::text, '-', ''));
-  v_profile_id := parley._profile_field(payload);
-  v_bot_type := parley._bot_type_field(payload);
-  v_bot_id := parley._text_field(payload, 'bot_id', 'bot_id', true, parley._limit('id_chars'));
-  v_bot_name := parley._text_field(payload, 'bot_name', 'bot_name', false, parley._limit('name_chars'));
+  select * into v_profile_id, v_bot_type, v_bot_id, v_bot_name from parley._conversation_fields(payload);
   v_start := coalesce(parley._timestamp_field(payload, 'start_time', 'start_time', false), now());
   v_metadata := coalesce(parley._object_field(payload, 'metadata', 'metadata'), '{}'::jsonb);
 
