@@ -14,13 +14,7 @@ begin
   if octet_length(messages::text) > parley._limit('payload_bytes') then
     perform parley._reject('messages', format('is %s bytes; the limit is %s', octet_length(messages::text), parley._limit('payload_bytes')));
   end if;
-  select * into conversation from parley.conversations c
-  where c.conversation_id = append_messages.conversation_id
-  for update;
-  if not found then
-    raise exception 'conversation_not_found: no conversation %', append_messages.conversation_id
-      using errcode = 'P0002', column = 'conversation_id';
-  end if;
+  conversation := parley._locked_conversation(append_messages.conversation_id);
   if not conversation.is_active then
     raise exception 'conversation_ended: conversation % has ended; no more messages can be appended', append_messages.conversation_id
       using errcode = '55000', column = 'conversation_id';

@@ -9,13 +9,7 @@ declare
   conversation parley.conversations;
   existing_event bigint;
 begin
-  select * into conversation from parley.conversations c
-  where c.conversation_id = close_conversation.conversation_id
-  for update;
-  if not found then
-    raise exception 'conversation_not_found: no conversation %', close_conversation.conversation_id
-      using errcode = 'P0002', column = 'conversation_id';
-  end if;
+  conversation := parley._locked_conversation(close_conversation.conversation_id);
   if not conversation.is_active then
     select event_id into existing_event from parley.conversation_events e
     where e.conversation_id = close_conversation.conversation_id;

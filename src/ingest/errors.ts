@@ -23,7 +23,7 @@ export type ErrorCode = (typeof ERROR_CODES)[number];
 
 /**
  * The codes SQL functions raise as the first word of their message, with the SQLSTATE each
- * comes with (sql/append_messages.sql, sql/close_conversation.sql, sql/retry_event.sql).
+ * comes with (sql/_locked_conversation.sql, sql/append_messages.sql, sql/retry_event.sql).
  */
 const RAISED_BY_SQL: Partial<Record<ErrorCode, string>> = {
   conversation_not_found: "P0002",
