@@ -5,10 +5,11 @@
 import { sql } from "kysely";
 import { z } from "zod";
 import type { Db } from "../db/pool.js";
-import { BOT_TYPES, EVENT_STATUSES, FRIENDSHIP_LEVELS } from "../domain.js";
+import { BOT_TYPES } from "../domain.js";
+import { eventResultsFields } from "../event-results.js";
+import { isoOrNull, numberOrNull } from "./queries.js";
+import { dateTimeSchema as timestamp, eventStatusSchema as eventStatus } from "./route-schemas.js";
 
-const eventStatus = z.enum(EVENT_STATUSES);
-const timestamp = z.string().meta({ format: "date-time" });
 const seconds = z.number().nullable();
 
 export const pipelineStatsSchema = z.object({
@@ -69,12 +70,7 @@ export const userEventsSchema = z.object({
     processed_at: timestamp.nullable(),
     error_code: z.string().nullable(),
     error_details: z.string().nullable(),
-    friendship_score_change: z.number().nullable(),
-    new_friendship_level: z.enum(FRIENDSHIP_LEVELS).nullable(),
-    total_turns: z.number().int().nullable(),
-    user_initiated_questions: z.number().int().nullable(),
-    topic_metrics: z.unknown(),
-    session_emotion: z.unknown(),
+    ...eventResultsFields,
   })).meta({ description: "Newest first; the results (score change, level, features) are null until PROCESSED." }),
 }).meta({ id: "UserEvents" });
 export type UserEvents = z.infer<typeof userEventsSchema>;
@@ -82,9 +78,6 @@ export type UserEvents = z.infer<typeof userEventsSchema>;
 export const streamTokenSchema = z.object({
   expires_at: timestamp,
 }).meta({ id: "StreamToken" });
-
-const iso = (value: Date | null) => (value === null ? null : value.toISOString());
-const numberOrNull = (value: string | number | null) => (value === null ? null : Number(value));
 
 export async function readPipelineStats(db: Db): Promise<PipelineStats> {
   const [stats, throughput] = await Promise.all([
@@ -126,8 +119,8 @@ export async function readFailures(db: Db, perCode: number): Promise<Failures> {
       group = {
         error_code: row.error_code,
         events: Number(row.events),
-        first_failed_at: iso(row.first_failed_at),
-        last_failed_at: iso(row.last_failed_at),
+        first_failed_at: isoOrNull(row.first_failed_at),
+        last_failed_at: isoOrNull(row.last_failed_at),
         latest: [],
       };
       groups.set(row.error_code, group);
@@ -138,7 +131,7 @@ export async function readFailures(db: Db, perCode: number): Promise<Failures> {
       profile_id: row.profile_id,
       attempt_count: row.attempt_count,
       created_at: row.created_at.toISOString(),
-      last_attempt_at: iso(row.last_attempt_at),
+      last_attempt_at: isoOrNull(row.last_attempt_at),
       error_details: row.error_details,
     });
   }
@@ -162,8 +155,8 @@ export async function readUserEvents(db: Db, profileId: string, limit: number): 
     profile_id: profileId,
     events: rows.map((row) => ({
       ...row,
-      ended_at: iso(row.ended_at),
-      processed_at: iso(row.processed_at),
+      ended_at: isoOrNull(row.ended_at),
+      processed_at: isoOrNull(row.processed_at),
       friendship_score_change: numberOrNull(row.friendship_score_change),
     })),
   };

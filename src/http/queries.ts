@@ -5,9 +5,10 @@ import { ParleyError } from "../ingest/errors.js";
 import { INITIAL_FRIENDSHIP_STATE } from "../pipeline/friendship.js";
 import type { ConversationDetail, Health, UserState } from "./route-schemas.js";
 
+// Rows to JSON: timestamps as ISO-8601 strings, numeric columns (strings from pg) as numbers.
 const iso = (value: Date) => value.toISOString();
-const isoOrNull = (value: Date | null) => (value === null ? null : value.toISOString());
-const numberOrNull = (value: string | number | null) => (value === null ? null : Number(value));
+export const isoOrNull = (value: Date | null) => (value === null ? null : value.toISOString());
+export const numberOrNull = (value: string | number | null) => (value === null ? null : Number(value));
 
 export async function readConversation(db: Db, conversationId: string): Promise<ConversationDetail> {
   const conversation = await db

@@ -4,10 +4,13 @@ import { z } from "zod";
 import { appendMessagesSchema, conversationIdSchema, eventIdSchema, idSchema } from "../ingest/payloads.js";
 import { ERROR_CODES } from "../ingest/errors.js";
 import { BOT_TYPES, EVENT_STATUSES, FRIENDSHIP_LEVELS, ROLES } from "../domain.js";
+import { eventResultsSchema } from "../event-results.js";
 
 const eventStatus = z.enum(EVENT_STATUSES);
+/** A point in time as the API writes it: ISO-8601 in UTC. */
 const timestamp = z.string().meta({ format: "date-time" });
 const json = z.unknown();
+export { eventStatus as eventStatusSchema, timestamp as dateTimeSchema };
 
 export const errorSchema = z.object({
   code: z.enum(ERROR_CODES),
@@ -75,14 +78,7 @@ export const conversationDetailSchema = z.object({
     processed_at: timestamp.nullable(),
     error_code: z.string().nullable(),
     error_details: z.string().nullable(),
-    results: z.object({
-      friendship_score_change: z.number().nullable(),
-      new_friendship_level: z.enum(FRIENDSHIP_LEVELS).nullable(),
-      total_turns: z.number().int().nullable(),
-      user_initiated_questions: z.number().int().nullable(),
-      topic_metrics: json,
-      session_emotion: json,
-    }).nullable().meta({ description: "Set once the event is PROCESSED." }),
+    results: eventResultsSchema.nullable().meta({ description: "Set once the event is PROCESSED." }),
   }).nullable().meta({ description: "null while the conversation is still open." }),
 }).meta({ id: "ConversationDetail" });
 export type ConversationDetail = z.infer<typeof conversationDetailSchema>;

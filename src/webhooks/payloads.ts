@@ -4,7 +4,8 @@
 // these check shapes early and never reject what it accepts.
 import { z } from "zod";
 import { charLength } from "../ingest/payloads.js";
-import { FRIENDSHIP_LEVELS, WEBHOOK_EVENT_KINDS } from "../domain.js";
+import { WEBHOOK_EVENT_KINDS } from "../domain.js";
+import { eventResultsSchema } from "../event-results.js";
 
 export const WEBHOOK_LIMITS = { urlChars: 2048, secretMinChars: 16, secretMaxChars: 256 } as const;
 
@@ -42,14 +43,7 @@ export const webhookEventSchema = z.object({
   conversation_id: z.string(),
   profile_id: z.string(),
   status: z.enum(WEBHOOK_EVENT_KINDS),
-  results: z.object({
-    friendship_score_change: z.number().nullable(),
-    new_friendship_level: z.enum(FRIENDSHIP_LEVELS).nullable(),
-    total_turns: z.number().int().nullable(),
-    user_initiated_questions: z.number().int().nullable(),
-    topic_metrics: z.unknown(),
-    session_emotion: z.unknown(),
-  }).nullable().meta({ description: "The event's results when PROCESSED, as GET /v1/conversations/:id shows them; else null." }),
+  results: eventResultsSchema.nullable().meta({ description: "The event's results when PROCESSED, as GET /v1/conversations/:id shows them; else null." }),
   error: z.object({ code: z.string().nullable(), details: z.string().nullable() }).nullable()
     .meta({ description: "Why the event FAILED (its error_code and error_details); null when PROCESSED." }),
 }).meta({ id: "WebhookEvent" });
