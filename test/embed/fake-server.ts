@@ -54,12 +54,3 @@ export function vectorFor(text: string, dimension: number): number[] {
   vector[1] = 1;
   return vector;
 }
-
-/** A port that refuses connections: bound, then closed. */
-export async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}

@@ -5,7 +5,8 @@ import { ProviderError } from "../../src/embed/remote.js";
 import { createEmbedder } from "../../src/embed/index.js";
 import { parseConfig } from "../../src/config.js";
 import { classifyFailure } from "../../src/worker/errors.js";
-import { closedPort, fakeServer, json, OLLAMA_DEFAULTS, vectorFor, type Handler } from "./fake-server.js";
+import { rejected, unusedPort } from "../support/fixtures.js";
+import { fakeServer, json, OLLAMA_DEFAULTS, vectorFor, type Handler } from "./fake-server.js";
 
 let server: Awaited<ReturnType<typeof fakeServer>> | undefined;
 afterEach(async () => {
@@ -24,11 +25,7 @@ function ollama(dimension = 4): Handler {
   };
 }
 
-async function failure(promise: Promise<unknown>): Promise<ProviderError> {
-  const error = await promise.then(() => undefined, (caught: unknown) => caught);
-  expect(error).toBeInstanceOf(ProviderError);
-  return error as ProviderError;
-}
+const failure = (promise: Promise<unknown>) => rejected(promise, ProviderError);
 
 describe("OllamaEmbedder", () => {
   it("posts {model, input} to /api/embed and returns unit vectors in input order", async () => {
@@ -123,7 +120,7 @@ describe("OllamaEmbedder", () => {
   });
 
   it("a refused connection is retryable and names the address", async () => {
-    const port = await closedPort();
+    const port = await unusedPort();
     const error = await failure(new OllamaEmbedder({ ...OLLAMA_DEFAULTS, url: `http://127.0.0.1:${port}`, model: "tiny" }).embed(["x"]));
     expect(error).toMatchObject({ reason: "embedding_unreachable", retryable: true });
     expect(error.message).toContain(`cannot reach ollama at http://127.0.0.1:${port}/api/embed: ECONNREFUSED`);

@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { OpenAIEmbedder } from "../../src/embed/openai.js";
 import { ProviderError } from "../../src/embed/remote.js";
-import { closedPort, fakeServer, json, OPENAI_DEFAULTS, vectorFor, type Handler } from "./fake-server.js";
+import { rejected, unusedPort } from "../support/fixtures.js";
+import { fakeServer, json, OPENAI_DEFAULTS, vectorFor, type Handler } from "./fake-server.js";
 
 let server: Awaited<ReturnType<typeof fakeServer>> | undefined;
 afterEach(async () => {
@@ -26,11 +27,7 @@ function openai(dimension = 3): Handler {
   };
 }
 
-async function failure(promise: Promise<unknown>): Promise<ProviderError> {
-  const error = await promise.then(() => undefined, (caught: unknown) => caught);
-  expect(error).toBeInstanceOf(ProviderError);
-  return error as ProviderError;
-}
+const failure = (promise: Promise<unknown>) => rejected(promise, ProviderError);
 
 describe("OpenAIEmbedder", () => {
   it("posts {model, input} with the bearer key to /v1/embeddings and places vectors by index", async () => {
@@ -118,7 +115,7 @@ describe("OpenAIEmbedder", () => {
   });
 
   it("a refused connection is retryable", async () => {
-    const port = await closedPort();
+    const port = await unusedPort();
     const error = await failure(new OpenAIEmbedder({ ...OPENAI_DEFAULTS, baseUrl: `http://127.0.0.1:${port}`, apiKey: KEY }).embed(["x"]));
     expect(error).toMatchObject({ reason: "embedding_unreachable", retryable: true });
   });

@@ -1,9 +1,9 @@
 // GET /v1/users/:id/search, DELETE /v1/users/:id, GET /v1/users/:id/export.
 import { afterAll, describe, expect } from "vitest";
 import type { FastifyInstance } from "fastify";
-import { it, type TestDatabase } from "../support/database.js";
+import { it } from "../support/database.js";
 import { conversationPayload, uniqueId } from "../support/fixtures.js";
-import { endConversations, processEvents } from "../support/user-data.js";
+import { endConversations, exportUser, processEvents } from "../support/user-data.js";
 import { EXPORT_PAGE_SIZE, openExport } from "../../src/http/export-stream.js";
 import { AUTH, testApp, testConfig } from "./support.js";
 
@@ -17,11 +17,6 @@ afterAll(async () => {
 });
 
 const path = (profileId: string, rest = "") => `/v1/users/${encodeURIComponent(profileId)}${rest}`;
-
-async function exportOf(database: TestDatabase, profileId: string): Promise<unknown> {
-  const { rows } = await database.pool.query<{ doc: unknown }>("select parley.export_user($1) as doc", [profileId]);
-  return rows[0]!.doc;
-}
 
 describe("GET /v1/users/:profile_id/search", () => {
   it("answers the user's matching conversations, embedding q with the configured embedder (hybrid)", async ({ database }) => {
@@ -102,7 +97,7 @@ describe("DELETE /v1/users/:profile_id", () => {
     const response = await app.inject({ method: "DELETE", url: path(profileId), headers: AUTH });
     expect(response.statusCode).toBe(200);
     expect(response.json()).toMatchObject({ conversations: 1, messages: 2, events: 1, embeddings: 1, friendship_status: 1, agent_candidates: 1 });
-    expect(await exportOf(database, profileId)).toEqual({ profile_id: profileId, friendship_status: null, agent_candidates: null, conversations: [] });
+    expect(await exportUser(database.pool, profileId)).toEqual({ profile_id: profileId, friendship_status: null, agent_candidates: null, conversations: [] });
     const again = await app.inject({ method: "DELETE", url: path(profileId), headers: AUTH });
     expect(Object.values(again.json()).every((count) => count === 0)).toBe(true);
   });
@@ -130,7 +125,7 @@ describe("GET /v1/users/:profile_id/export", () => {
     expect(response.headers["content-type"]).toMatch(/^application\/json/);
     const streamed = JSON.parse(response.body) as { conversations: unknown[] };
     expect(streamed.conversations).toHaveLength(count + 1);
-    expect(streamed).toEqual(await exportOf(database, profileId));
+    expect(streamed).toEqual(await exportUser(database.pool, profileId));
   });
 
   it("streams an empty document for a user never seen", async () => {
@@ -171,6 +166,6 @@ describe("GET /v1/users/:profile_id/export", () => {
     expect(statements[0]).toBe("begin isolation level repeatable read read only");
     expect(statements.at(-1)).toBe("commit");
     expect(released).toBe(true);
-    expect(JSON.parse(parts.join(""))).toEqual(await exportOf(database, profileId));
+    expect(JSON.parse(parts.join(""))).toEqual(await exportUser(database.pool, profileId));
   });
 });

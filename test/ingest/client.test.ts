@@ -8,13 +8,9 @@ import {
 } from "../../src/ingest/client.js";
 import { ParleyError } from "../../src/ingest/errors.js";
 import { describeIssue, endConversationSchema } from "../../src/ingest/payloads.js";
-import { contractExample } from "../support/fixtures.js";
+import { contractExample, rejected } from "../support/fixtures.js";
 
-async function rejection(promise: Promise<unknown>): Promise<ParleyError> {
-  const error = await promise.then(() => undefined, (caught: unknown) => caught);
-  expect(error).toBeInstanceOf(ParleyError);
-  return error as ParleyError;
-}
+const rejection = (promise: Promise<unknown>) => rejected(promise, ParleyError);
 
 describe("the SQL API client", () => {
   it("ends a conversation and returns the same event id when it is sent again", async ({ database }) => {

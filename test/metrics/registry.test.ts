@@ -3,7 +3,7 @@ import { createMetrics } from "../../src/metrics/registry.js";
 import { HashingEmbedder } from "../../src/embed/hashing.js";
 import { EmbeddingError, type Embedder } from "../../src/embed/embedder.js";
 import { createPool } from "../../src/db/pool.js";
-import { closedPort } from "../embed/fake-server.js";
+import { unusedPort } from "../support/fixtures.js";
 import { value } from "./support.js";
 
 describe("createMetrics", () => {
@@ -79,7 +79,7 @@ describe("createMetrics", () => {
   });
 
   it("a scrape with the database unreachable still answers: queue gauges NaN, parley_database_up 0", async () => {
-    const pool = createPool(`postgres://postgres@127.0.0.1:${await closedPort()}/postgres`, 1);
+    const pool = createPool(`postgres://postgres@127.0.0.1:${await unusedPort()}/postgres`, 1);
     try {
       const metrics = createMetrics({ pool, workerStaleAfterSeconds: 30, defaultMetrics: false, queryTimeoutMs: 2000 });
       metrics.recordOutcome("processed", 0.01, 0.1);

@@ -2,14 +2,13 @@ import { afterAll, describe, expect } from "vitest";
 import type { FastifyInstance } from "fastify";
 import { pino } from "pino";
 import { it } from "../support/database.js";
-import { testConfig } from "../support/fixtures.js";
+import { testConfig, unusedPort } from "../support/fixtures.js";
 import { buildApp } from "../../src/http/app.js";
 import { createMetrics } from "../../src/metrics/registry.js";
 import { startInstrumentedWorker } from "../../src/worker/start.js";
 import type { RunningWorker } from "../../src/worker/runner.js";
 import { percentiles, pickUsers, progressBar, renderReport, type DemoReport } from "../../scripts/lib/demo-report.js";
 import { start } from "./run.js";
-import { closedPort } from "../embed/fake-server.js";
 
 describe("demo report helpers", () => {
   it("percentiles are nearest-rank, from unsorted values; none without values", () => {
@@ -104,7 +103,7 @@ describe("npm run demo against a running API and worker", () => {
     expect(await wrongKey.exited).toBe(1);
     expect(wrongKey.stderr()).toContain("parley demo: the API refused the key (401): set PARLEY_API_KEY");
 
-    const port = await closedPort();
+    const port = await unusedPort();
     const down = start("scripts/demo.ts", ["--count", "2"], { PARLEY_URL: `http://127.0.0.1:${port}`, PARLEY_API_KEY: KEY });
     expect(await down.exited).toBe(1);
     expect(down.stderr()).toContain(`parley demo: cannot reach Parley at http://127.0.0.1:${port} (ECONNREFUSED): start it with \`npm start\``);

@@ -1,23 +1,14 @@
 // `npm start` as a user runs it: its own process, a real socket, signals.
 import { afterAll, beforeAll, describe, expect } from "vitest";
 import { chmod, mkdtemp, rm, stat, readFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import pg from "pg";
 import { it } from "../support/database.js";
-import { conversationPayload, waitFor } from "../support/fixtures.js";
+import { conversationPayload, unusedPort, waitFor } from "../support/fixtures.js";
 import { start, type Child } from "./run.js";
 
 const KEY = "start-test-key-0123456789";
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 function runningLine(child: Child) {
   return child.waitForLine(/Parley is running/).then((line) => JSON.parse(line) as { api: string; metrics: string; worker_id: string });
@@ -26,7 +17,7 @@ function runningLine(child: Child) {
 describe("npm start with DATABASE_URL", () => {
 
   it("migrates, serves the API and runs the worker in one process, with metrics on both ports; stops cleanly on SIGTERM", async ({ database }) => {
-    const metricsPort = await freePort();
+    const metricsPort = await unusedPort();
     const child = start("src/main.ts", [], {
       DATABASE_URL: database.url, PORT: "0", PARLEY_METRICS_PORT: String(metricsPort),
       PARLEY_EMBEDDER: "hashing", PARLEY_API_KEYS: KEY, LOG_LEVEL: "info",
@@ -64,7 +55,7 @@ describe("npm start with DATABASE_URL", () => {
 
   it("stops with one line naming the problem when the database cannot be reached", async () => {
     const child = start("src/main.ts", [], {
-      DATABASE_URL: `postgres://postgres@127.0.0.1:${await freePort()}/postgres`, PORT: "0", PARLEY_METRICS_PORT: "0", PARLEY_API_KEYS: KEY,
+      DATABASE_URL: `postgres://postgres@127.0.0.1:${await unusedPort()}/postgres`, PORT: "0", PARLEY_METRICS_PORT: "0", PARLEY_API_KEYS: KEY,
     });
     expect(await child.exited).toBe(1);
     expect(child.stdout()).toMatch(/"level":60.*could not start: .*ECONNREFUSED/);
@@ -83,7 +74,7 @@ describe("npm start with no DATABASE_URL", () => {
   });
 
   it("starts an embedded PostgreSQL under .data/, says so first with the connection string, keeps data and key between runs", async ({ database }) => {
-    const port = await freePort();
+    const port = await unusedPort();
     const url = `postgres://postgres:postgres@127.0.0.1:${port}/postgres`;
     const env = { DATABASE_URL: "", PARLEY_API_KEYS: "", PARLEY_EMBEDDED_PORT: String(port), PORT: "0", PARLEY_METRICS_PORT: "0", PARLEY_EMBEDDER: "hashing" };
 

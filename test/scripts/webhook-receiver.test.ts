@@ -3,28 +3,18 @@
 // and a replay older than 5 minutes, and handles a repeated delivery once.
 import { spawn, type ChildProcess } from "node:child_process";
 import { readFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sendWebhook } from "../../src/webhooks/deliver.js";
 import { signatureHeader } from "../../src/webhooks/signature.js";
-import { waitFor } from "../support/fixtures.js";
+import { unusedPort, waitFor } from "../support/fixtures.js";
 
 const SECRET = "receiver-test-secret-8c2e";
 let receiver: ChildProcess;
 let url: string;
 const printed: string[] = [];
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 beforeAll(async () => {
-  const port = await freePort();
+  const port = await unusedPort();
   url = `http://127.0.0.1:${port}/`;
   receiver = spawn(process.execPath, ["scripts/webhook-receiver.mjs"], {
     env: { ...process.env, PARLEY_WEBHOOK_SECRET: SECRET, PORT: String(port) },

@@ -1,14 +1,7 @@
 // The write path's promises, called as any backend would: plain SQL.
 import { describe, expect } from "vitest";
-import { DatabaseError } from "pg";
 import { it, type TestDatabase } from "../support/database.js";
-import { conversationPayload, endConversation, tableCounts, uniqueId } from "../support/fixtures.js";
-
-async function rejection(call: Promise<unknown>): Promise<DatabaseError> {
-  const error = await call.then(() => undefined, (failure: unknown) => failure);
-  expect(error, "the call should have been rejected").toBeInstanceOf(DatabaseError);
-  return error as DatabaseError;
-}
+import { conversationPayload, endConversation, sqlRejection, tableCounts, uniqueId } from "../support/fixtures.js";
 
 describe("parley.end_conversation", () => {
   it("stores the conversation, its messages, a PENDING event and a job in one call", async ({ database }) => {
@@ -101,7 +94,7 @@ describe("parley.end_conversation", () => {
       const payload: Record<string, unknown> = { ...conversationPayload(), ...change };
       for (const [key, value] of Object.entries(change)) if (value === undefined) delete payload[key];
       const before = await tableCounts(database.db);
-      const error = await rejection(endConversation(database.pool, payload));
+      const error = await sqlRejection(endConversation(database.pool, payload));
       expect(error.code).toBe("22023");
       expect(error.message).toContain(message);
       expect(error.column).toBe(message.split(":")[0]);
@@ -111,20 +104,20 @@ describe("parley.end_conversation", () => {
 
   it("names an unknown key of any length by its first 64 characters", async ({ database }) => {
     const key = "k".repeat(5000);
-    const error = await rejection(endConversation(database.pool, { ...conversationPayload(), [key]: 1 }));
+    const error = await sqlRejection(endConversation(database.pool, { ...conversationPayload(), [key]: 1 }));
     expect(error.column).toBe("k".repeat(64));
     expect(error.message.length).toBeLessThan(400);
   });
 
   it("rejects a payload that is not an object", async ({ database }) => {
-    const error = await rejection(endConversation(database.pool, [1, 2]));
+    const error = await sqlRejection(endConversation(database.pool, [1, 2]));
     expect(error.code).toBe("22023");
     expect(error.message).toBe("payload: must be a JSON object, got array");
   });
 
   it("requires conversation_log unless the conversation was started live", async ({ database }) => {
     const { conversation_log: _, ...payload } = conversationPayload();
-    const error = await rejection(endConversation(database.pool, payload));
+    const error = await sqlRejection(endConversation(database.pool, payload));
     expect(error.message).toMatch(/^conversation_log: is required/);
   });
 });
@@ -183,7 +176,7 @@ describe("live conversations", () => {
     const { conversation_log: _, ...base } = conversationPayload({ conversation_id: id, profile_id: "user_live", bot_id: "talk_music_taste", bot_name: "Music Taste Talk" });
     const before = await tableCounts(database.db);
     for (const [field, value] of [["bot_type", "GREETING"], ["bot_id", "talk_food_stories"], ["bot_name", "Another Name"]] as const) {
-      const error = await rejection(endConversation(database.pool, { ...base, [field]: value }));
+      const error = await sqlRejection(endConversation(database.pool, { ...base, [field]: value }));
       expect(error.code).toBe("22023");
       expect(error.column).toBe(field);
       expect(error.message).toContain(`was started with`);
@@ -193,14 +186,14 @@ describe("live conversations", () => {
   });
 
   it("appending to an unknown or ended conversation fails with a named error", async ({ database }) => {
-    const missing = await rejection(append(database, "conv_does_not_exist", [{ role: "user", content: "x" }]));
+    const missing = await sqlRejection(append(database, "conv_does_not_exist", [{ role: "user", content: "x" }]));
     expect(missing.code).toBe("P0002");
     expect(missing.message).toMatch(/^conversation_not_found/);
 
     const id = await start(database, { profile_id: "user_live", bot_type: "TALK", bot_id: "talk_music_taste" });
     await append(database, id, [{ role: "user", content: "bye" }]);
     await close(database, id);
-    const ended = await rejection(append(database, id, [{ role: "user", content: "late" }]));
+    const ended = await sqlRejection(append(database, id, [{ role: "user", content: "late" }]));
     expect(ended.code).toBe("55000");
     expect(ended.message).toMatch(/^conversation_ended/);
   });
@@ -208,7 +201,7 @@ describe("live conversations", () => {
   it("bad messages in append_messages write nothing", async ({ database }) => {
     const id = await start(database, { profile_id: "user_live", bot_type: "TALK", bot_id: "talk_music_taste" });
     const before = await tableCounts(database.db);
-    const error = await rejection(append(database, id, [{ role: "user", content: "fine" }, { role: "robot", content: "no" }]));
+    const error = await sqlRejection(append(database, id, [{ role: "user", content: "fine" }, { role: "robot", content: "no" }]));
     expect(error.code).toBe("22023");
     expect(error.message).toMatch(/^messages\[1\]\.role/);
     expect(await tableCounts(database.db)).toEqual(before);
@@ -217,7 +210,7 @@ describe("live conversations", () => {
   it("start_conversation refuses a conversation_id that belongs to another profile", async ({ database }) => {
     const id = await start(database, { profile_id: "user_a", bot_type: "TALK", bot_id: "talk_music_taste" });
     expect(await start(database, { conversation_id: id, profile_id: "user_a", bot_type: "TALK", bot_id: "talk_music_taste" })).toBe(id);
-    const error = await rejection(start(database, { conversation_id: id, profile_id: "user_b", bot_type: "TALK", bot_id: "talk_music_taste" }));
+    const error = await sqlRejection(start(database, { conversation_id: id, profile_id: "user_b", bot_type: "TALK", bot_id: "talk_music_taste" }));
     expect(error.code).toBe("22023");
     expect(error.column).toBe("conversation_id");
   });
@@ -239,7 +232,7 @@ describe("parley.retry_event", () => {
     const { rows: jobs } = await database.pool.query("select 1 from graphile_worker.jobs where key = $1", [`parley:event:${eventId}`]);
     expect(jobs).toHaveLength(1);
 
-    const missing = await rejection(database.pool.query("select parley.retry_event(999999999)"));
+    const missing = await sqlRejection(database.pool.query("select parley.retry_event(999999999)"));
     expect(missing.code).toBe("P0002");
   });
 });

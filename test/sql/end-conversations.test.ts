@@ -2,21 +2,15 @@
 // end_conversation, element by element, in one transaction and one enqueue.
 import { describe, expect } from "vitest";
 import fc from "fast-check";
-import pg, { DatabaseError } from "pg";
+import pg from "pg";
 import { faultArb, payloadArb, payloadJson, type JsonObject } from "../property/arbitraries.js";
 import { it, type TestDatabase } from "../support/database.js";
-import { conversationPayload, endConversation, tableCounts, uniqueId } from "../support/fixtures.js";
+import { conversationPayload, endConversation, sqlRejection, tableCounts, uniqueId } from "../support/fixtures.js";
 
 async function endConversations(database: TestDatabase, payloads: unknown): Promise<string[]> {
   const { rows } = await database.pool.query<{ ids: string[] }>(
     "select parley.end_conversations($1) as ids", [JSON.stringify(payloads)]);
   return rows[0]!.ids;
-}
-
-async function rejection(call: Promise<unknown>): Promise<DatabaseError> {
-  const error = await call.then(() => undefined, (failure: unknown) => failure);
-  expect(error, "the call should have been rejected").toBeInstanceOf(DatabaseError);
-  return error as DatabaseError;
 }
 
 async function eventIdOf(database: TestDatabase, conversationId: string): Promise<string | undefined> {
@@ -125,7 +119,7 @@ describe("parley.end_conversations", () => {
   it("rejects a repeat of a conversation_id with another profile, as end_conversation would", async ({ database }) => {
     const first = conversationPayload();
     const before = await tableCounts(database.db);
-    const error = await rejection(endConversations(database, [first, { ...first, profile_id: "someone_else" }]));
+    const error = await sqlRejection(endConversations(database, [first, { ...first, profile_id: "someone_else" }]));
     expect(error.code).toBe("22023");
     expect(error.message).toBe(`payloads[1].profile_id: conversation ${first.conversation_id} belongs to another profile`);
     expect(await tableCounts(database.db)).toEqual(before);
@@ -172,11 +166,11 @@ describe("parley.end_conversations", () => {
     it(`rejects ${name} in any element as end_conversation does, under payloads[i], and writes nothing`, async ({ database }) => {
       const bad: Record<string, unknown> = { ...conversationPayload(), ...change };
       for (const [key, value] of Object.entries(change)) if (value === undefined) delete bad[key];
-      const expected = await rejection(endConversation(database.pool, bad));
+      const expected = await sqlRejection(endConversation(database.pool, bad));
       expect(expected.code).toBe("22023");
 
       const before = await tableCounts(database.db);
-      const error = await rejection(endConversations(database, [conversationPayload(), conversationPayload(), bad]));
+      const error = await sqlRejection(endConversations(database, [conversationPayload(), conversationPayload(), bad]));
       expect(error.code).toBe("22023");
       const prefix = expected.column === "payload" ? "payloads[2]" : `payloads[2].${expected.column}`;
       expect(error.column).toBe(prefix);
@@ -187,18 +181,18 @@ describe("parley.end_conversations", () => {
 
   it("requires conversation_log for a conversation that was not started live", async ({ database }) => {
     const { conversation_log: _, ...payload } = conversationPayload();
-    const error = await rejection(endConversations(database, [conversationPayload(), payload]));
+    const error = await sqlRejection(endConversations(database, [conversationPayload(), payload]));
     expect(error.column).toBe("payloads[1].conversation_log");
     expect(error.message).toMatch(/^payloads\[1\]\.conversation_log: is required: no conversation/);
   });
 
   it("rejects what is not an array of payloads, and more than 1000 payloads", async ({ database }) => {
-    const notArray = await rejection(endConversations(database, conversationPayload()));
+    const notArray = await sqlRejection(endConversations(database, conversationPayload()));
     expect(notArray.code).toBe("22023");
     expect(notArray.message).toBe("payloads: must be an array of payloads, got object");
-    const notObject = await rejection(endConversations(database, [conversationPayload(), 7]));
+    const notObject = await sqlRejection(endConversations(database, [conversationPayload(), 7]));
     expect(notObject.message).toBe("payloads[1]: must be a JSON object, got number");
-    const tooMany = await rejection(endConversations(database, Array.from({ length: 1001 }, () => ({}))));
+    const tooMany = await sqlRejection(endConversations(database, Array.from({ length: 1001 }, () => ({}))));
     expect(tooMany.message).toBe("payloads: has 1001 payloads; the limit is 1000 per call");
     expect(await endConversations(database, [])).toEqual([]);
   });
@@ -239,8 +233,8 @@ describe("parley.end_conversations", () => {
           bot_name: live.bot_name, start_time: live.start_time,
         })]);
         const before = await tableCounts(database.db);
-        const single = await rejection(endConversation(database.pool, change(live)));
-        const bulk = await rejection(endConversations(database, [conversationPayload(), change(live)]));
+        const single = await sqlRejection(endConversation(database.pool, change(live)));
+        const bulk = await sqlRejection(endConversations(database, [conversationPayload(), change(live)]));
         expect(single).toMatchObject({ code: "22023", column: field });
         expect(bulk).toMatchObject({ code: "22023", column: `payloads[1].${field}` });
         expect(bulk.message).toBe(`payloads[1].${single.message}`);
@@ -310,8 +304,8 @@ describe("parley.end_conversations", () => {
     await fc.assert(fc.asyncProperty(faulty, async ({ generated, fault }) => {
       run += 1;
       const bad = fault.apply({ ...payloadJson(generated), conversation_id: `prop_${run}_bad` } as JsonObject);
-      const expected = await rejection(endConversation(database.pool, bad));
-      const error = await rejection(endConversations(database, [conversationPayload(), bad]));
+      const expected = await sqlRejection(endConversation(database.pool, bad));
+      const error = await sqlRejection(endConversations(database, [conversationPayload(), bad]));
       const prefix = expected.column === "payload" ? "payloads[1]" : `payloads[1].${expected.column}`;
       expect([error.code, error.column, error.message]).toEqual(
         [expected.code, prefix, `${prefix}${expected.message.slice(expected.column!.length)}`]);

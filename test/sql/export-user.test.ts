@@ -2,14 +2,9 @@
 // a user, the same whether built at once or page by page.
 import { describe, expect } from "vitest";
 import { DatabaseError } from "pg";
-import { it, type TestDatabase } from "../support/database.js";
+import { it } from "../support/database.js";
 import { uniqueId } from "../support/fixtures.js";
-import { endConversations, processEvents } from "../support/user-data.js";
-
-async function exportOf(database: TestDatabase, profileId: string): Promise<Record<string, unknown>> {
-  const { rows } = await database.pool.query<{ doc: Record<string, unknown> }>("select parley.export_user($1) as doc", [profileId]);
-  return rows[0]!.doc;
-}
+import { endConversations, exportUser, processEvents } from "../support/user-data.js";
 
 describe("parley.export_user", () => {
   it("holds the user's state, candidates and every conversation with its messages, vector and event", async ({ database }) => {
@@ -19,7 +14,7 @@ describe("parley.export_user", () => {
       ["Not processed yet"],
     ]);
     await processEvents(database.pool, [done!.eventId]);
-    const doc = await exportOf(database, profileId);
+    const doc = await exportUser(database.pool, profileId);
 
     expect(Object.keys(doc).sort()).toEqual(["agent_candidates", "conversations", "friendship_status", "profile_id"]);
     expect(doc.profile_id).toBe(profileId);
@@ -45,7 +40,7 @@ describe("parley.export_user", () => {
 
   it("an unknown user is an empty document, not an error", async ({ database }) => {
     const profileId = uniqueId("nobody");
-    expect(await exportOf(database, profileId)).toEqual({ profile_id: profileId, friendship_status: null, agent_candidates: null, conversations: [] });
+    expect(await exportUser(database.pool, profileId)).toEqual({ profile_id: profileId, friendship_status: null, agent_candidates: null, conversations: [] });
   });
 
   it("is the profile part plus every page of export_user_conversations, in order", async ({ database }) => {
@@ -65,7 +60,7 @@ describe("parley.export_user", () => {
     }
     expect(pages.map((page) => page.length)).toEqual([3, 3, 2]);
     const { rows: [profile] } = await database.pool.query<{ doc: Record<string, unknown> }>("select parley.export_user_profile($1) as doc", [profileId]);
-    expect({ ...profile!.doc, conversations: pages.flat().map((row) => row.conversation) }).toEqual(await exportOf(database, profileId));
+    expect({ ...profile!.doc, conversations: pages.flat().map((row) => row.conversation) }).toEqual(await exportUser(database.pool, profileId));
   });
 
   it("rejects bad arguments with 22023 naming them", async ({ database }) => {

@@ -6,7 +6,7 @@ import type pg from "pg";
 import { it, type TestDatabase } from "../support/database.js";
 import { uniqueId, waitFor } from "../support/fixtures.js";
 import {
-  contentHashHex, endConversations, processEvents, rowsKeyedBy, rowsMentioning, type SeededConversation,
+  contentHashHex, endConversations, exportUser, processEvents, rowsKeyedBy, rowsMentioning, type SeededConversation,
 } from "../support/user-data.js";
 
 interface SeededUser {
@@ -60,11 +60,6 @@ async function jobsOfEvents(database: TestDatabase, eventIds: string[]): Promise
   const { rows } = await database.pool.query<{ n: number }>(
     "select count(*)::int as n from graphile_worker._private_jobs where payload ->> 'event_id' = any($1::text[])", [eventIds]);
   return rows[0]!.n;
-}
-
-async function exportOf(database: TestDatabase, profileId: string): Promise<unknown> {
-  const { rows } = await database.pool.query<{ doc: unknown }>("select parley.export_user($1) as doc", [profileId]);
-  return rows[0]!.doc;
 }
 
 async function cachedHashes(database: TestDatabase, texts: string[]): Promise<number> {
@@ -126,20 +121,20 @@ describe("parley.forget_user", () => {
     const users = new Map<string, SeededUser>();
     for (const id of ids) users.set(id, await seedUser(database, id, uniqueId("t")));
     const before = new Map<string, unknown>();
-    for (const id of ids) before.set(id, { export: await exportOf(database, id), jobs: await jobsOfEvents(database, users.get(id)!.conversations.map((c) => c.eventId)) });
+    for (const id of ids) before.set(id, { export: await exportUser(database.pool, id), jobs: await jobsOfEvents(database, users.get(id)!.conversations.map((c) => c.eventId)) });
 
     const forgotten: string[] = [];
     for (const gone of ["a%b", "a_b", "%"]) {
       const counts = await forget(database.pool, gone);
       forgotten.push(gone);
       expect(counts.conversations, gone).toBe(4);
-      expect(await exportOf(database, gone)).toEqual({ profile_id: gone, friendship_status: null, agent_candidates: null, conversations: [] });
+      expect(await exportUser(database.pool, gone)).toEqual({ profile_id: gone, friendship_status: null, agent_candidates: null, conversations: [] });
       // Ids and texts are unique to each user; a profile id like "a_b" is a substring of "a_b_", so it is compared exactly instead.
       expect(await rowsMentioning(database.pool, needlesOf(users.get(gone)!).filter((needle) => needle !== gone))).toEqual([]);
       expect(await rowsKeyedBy(database.pool, idsOf(users.get(gone)!))).toEqual([]);
       for (const id of ids.filter((candidate) => !forgotten.includes(candidate))) {
         const user = users.get(id)!;
-        expect({ export: await exportOf(database, id), jobs: await jobsOfEvents(database, user.conversations.map((c) => c.eventId)) }, `${id} after forgetting ${gone}`)
+        expect({ export: await exportUser(database.pool, id), jobs: await jobsOfEvents(database, user.conversations.map((c) => c.eventId)) }, `${id} after forgetting ${gone}`)
           .toEqual(before.get(id));
         expect(await cachedHashes(database, user.conversations.flatMap((c) => c.texts.slice(0, 2))), id).toBe(4);
       }
@@ -156,7 +151,7 @@ describe("parley.forget_user", () => {
 
   it("runs in the caller's transaction: rolled back, everything is still there", async ({ database }) => {
     const user = await seedUser(database, uniqueId("rollback"), uniqueId("t"));
-    const before = await exportOf(database, user.profileId);
+    const before = await exportUser(database.pool, user.profileId);
     const client = await database.pool.connect();
     try {
       await client.query("begin");
@@ -165,7 +160,7 @@ describe("parley.forget_user", () => {
     } finally {
       client.release();
     }
-    expect(await exportOf(database, user.profileId)).toEqual(before);
+    expect(await exportUser(database.pool, user.profileId)).toEqual(before);
   });
 
   it("deletes a running job and the keyless copy graphile-worker leaves when a running job is replaced", async ({ database }) => {

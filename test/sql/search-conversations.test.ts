@@ -1,9 +1,8 @@
 // parley.search_conversations: full-text search over one user's messages,
 // fused with vector similarity, filtered, and never another user's rows.
 import { describe, expect } from "vitest";
-import { DatabaseError } from "pg";
 import { it, type TestDatabase } from "../support/database.js";
-import { conversationPayload, endConversation, uniqueId } from "../support/fixtures.js";
+import { conversationPayload, endConversation, sqlRejection, uniqueId } from "../support/fixtures.js";
 import { endConversations } from "../support/user-data.js";
 
 interface Hit {
@@ -23,12 +22,6 @@ async function search(database: TestDatabase, profileId: string, query: string |
     "select * from parley.search_conversations($1, $2, $3, $4::real[], $5::jsonb)",
     [profileId, query, options.k ?? 10, options.embedding ?? null, JSON.stringify(options.filters ?? {})]);
   return rows;
-}
-
-async function rejection(call: Promise<unknown>): Promise<DatabaseError> {
-  const error = await call.then(() => undefined, (failure: unknown) => failure);
-  expect(error, "the call should have been rejected").toBeInstanceOf(DatabaseError);
-  return error as DatabaseError;
 }
 
 /** A unit vector along axis `axis` of 8 dimensions, a little tilted toward `towards`. */
@@ -206,7 +199,7 @@ describe("filters", () => {
       [[], "filters"],
     ];
     for (const [filters, field] of cases) {
-      const error = await rejection(search(database, "anyone", "words", { filters }));
+      const error = await sqlRejection(search(database, "anyone", "words", { filters }));
       expect([error.code, error.column], JSON.stringify(filters)).toEqual(["22023", field]);
       expect(error.message.startsWith(`${field}: `)).toBe(true);
     }
@@ -228,7 +221,7 @@ describe("filters", () => {
       [() => database.pool.query("select * from parley.search_conversations('anyone', 'words', 10, '{{1},{2}}'::real[])"), "query_embedding"],
     ];
     for (const [call, field] of cases) {
-      const error = await rejection(call());
+      const error = await sqlRejection(call());
       expect([error.code, error.column]).toEqual(["22023", field]);
     }
   });
@@ -251,7 +244,7 @@ describe("language", () => {
   });
 
   it("rejects a configuration that does not exist with 22023 naming language", async ({ database }) => {
-    const error = await rejection(database.pool.query("select parley.set_search_language('klingon')"));
+    const error = await sqlRejection(database.pool.query("select parley.set_search_language('klingon')"));
     expect([error.code, error.column]).toEqual(["22023", "language"]);
   });
 });

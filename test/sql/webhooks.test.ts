@@ -5,9 +5,9 @@
 // Each test runs in a transaction it rolls back, so subscriptions never leak
 // from one test into the next.
 import { describe, expect } from "vitest";
-import { DatabaseError, type PoolClient } from "pg";
+import type { PoolClient } from "pg";
 import { it, type TestDatabase } from "../support/database.js";
-import { conversationPayload, uniqueId } from "../support/fixtures.js";
+import { conversationPayload, sqlRejection, uniqueId } from "../support/fixtures.js";
 import { WEBHOOK_EVENT_KINDS } from "../../src/domain.js";
 
 const SECRET = "sql-test-secret-0123456789";
@@ -21,12 +21,6 @@ async function rolledBack<T>(database: TestDatabase, body: (client: PoolClient) 
     await client.query("rollback").catch(() => {});
     client.release();
   }
-}
-
-async function rejection(call: Promise<unknown>): Promise<DatabaseError> {
-  const error = await call.then(() => undefined, (failure: unknown) => failure);
-  expect(error, "the call should have been rejected").toBeInstanceOf(DatabaseError);
-  return error as DatabaseError;
 }
 
 async function addWebhook(client: PoolClient, url = "https://hooks.example.com/parley", events?: string[]): Promise<string> {
@@ -112,7 +106,7 @@ describe("parley.add_webhook", () => {
       const call = args.length === 3
         ? client.query("select parley.add_webhook($1, $2, $3)", args)
         : client.query("select parley.add_webhook($1, $2)", args);
-      const error = await rejection(call);
+      const error = await sqlRejection(call);
       expect(error.code).toBe("22023");
       expect(error.column).toBe(field);
       expect(error.message.startsWith(message)).toBe(true);
@@ -386,7 +380,7 @@ describe("a delivery's attempts", () => {
   it("a delivery has at most one waiting attempt", async ({ database }) => {
     await rolledBack(database, async (client) => {
       const id = await oneDelivery(client);
-      const error = await rejection(client.query("insert into parley.webhook_deliveries (delivery_id, attempt) values ($1, 2)", [id]));
+      const error = await sqlRejection(client.query("insert into parley.webhook_deliveries (delivery_id, attempt) values ($1, 2)", [id]));
       expect(error.constraint).toBe("webhook_deliveries_pending");
     });
   });

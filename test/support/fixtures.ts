@@ -1,7 +1,9 @@
 // Payloads and small waits shared by the integration tests.
 import { randomBytes } from "node:crypto";
+import { createServer, type AddressInfo } from "node:net";
 import { sql } from "kysely";
-import type pg from "pg";
+import pg from "pg";
+import { expect } from "vitest";
 import { parseConfig, type Config } from "../../src/config.js";
 import type { Db } from "../../src/db/pool.js";
 import type { EndConversationPayload } from "../../src/ingest/payloads.js";
@@ -80,4 +82,25 @@ export async function tableCounts(db: Db): Promise<Record<string, number>> {
     union all select 'events', count(*)::int from parley.conversation_events
     union all select 'jobs', count(*)::int from graphile_worker._private_jobs`.execute(db);
   return Object.fromEntries(rows.map((row) => [row.name, row.count]));
+}
+
+/** The error `promise` rejects with; the test fails unless it rejects with a `type`. */
+export async function rejected<E extends Error>(promise: Promise<unknown>, type: abstract new (...args: never[]) => E): Promise<E> {
+  const error = await promise.then(() => undefined, (caught: unknown) => caught);
+  expect(error, "the call should have been rejected").toBeInstanceOf(type);
+  return error as E;
+}
+
+/** How PostgreSQL refused a call (SQLSTATE, COLUMN, message). */
+export function sqlRejection(call: Promise<unknown>): Promise<pg.DatabaseError> {
+  return rejected(call, pg.DatabaseError);
+}
+
+/** A TCP port on 127.0.0.1 that nothing listens on: free for a server, refused to a client. */
+export async function unusedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
 }
