@@ -56,7 +56,7 @@ const levelThresholdsSchema = z.object({
   friend: z.number().nonnegative(),
 }).partial().strict();
 
-export const configSchema = z.object({
+const configSchema = z.object({
   DATABASE_URL: z.string().url().optional(),
   PARLEY_CONCURRENCY: positiveInt(4),
   // Events one claim takes, and claims one worker process works on at once.
@@ -124,8 +124,6 @@ export const configSchema = z.object({
   // Unset: pretty lines on a terminal, JSON lines otherwise.
   LOG_FORMAT: z.enum(["json", "pretty"]).optional(),
 });
-
-export type RawConfig = z.infer<typeof configSchema>;
 
 export function parseConfig(env: Record<string, string | undefined>) {
   // An empty variable means "not set", as in most shells' `FOO= cmd`.
