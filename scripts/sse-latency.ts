@@ -20,7 +20,7 @@ import { buildApp } from "../src/http/app.js";
 import { createApiPool } from "../src/http/pool.js";
 import { openEventStream } from "../src/http/sse-client.js";
 import { createLogger } from "../src/log.js";
-import { startWorker } from "../src/worker/runner.js";
+import { startWorker, workerConnections } from "../src/worker/runner.js";
 import { percentiles } from "./lib/demo-report.js";
 
 const { values: args } = parseArgs({
@@ -44,7 +44,7 @@ const apiPool = createApiPool(databaseUrl);
 const app = buildApp({ pool: apiPool, log, config: apiConfig });
 const base = await app.listen({ host: "127.0.0.1", port: 0 });
 
-const workerPool = args["external-worker"] ? undefined : createPool(databaseUrl, config.concurrency + 4, "parley-sse-latency-worker");
+const workerPool = args["external-worker"] ? undefined : createPool(databaseUrl, workerConnections(config), "parley-sse-latency-worker");
 const worker = workerPool ? await startWorker({ config, pool: workerPool, log }) : undefined;
 if (worker) await worker.workerId;
 

@@ -15,7 +15,7 @@ import { buildApp } from "./http/app.js";
 import { createMetrics } from "./metrics/registry.js";
 import { startMetricsServer, type MetricsServer } from "./metrics/server.js";
 import { startInstrumentedWorker } from "./worker/start.js";
-import type { RunningWorker } from "./worker/runner.js";
+import { workerConnections, type RunningWorker } from "./worker/runner.js";
 import { DEV_KEY_FILE, ensureDevKey } from "./dev-key.js";
 
 const EMBEDDED_DATA_DIR = path.join(".data", "postgres");
@@ -45,7 +45,7 @@ await lifecycle.start(async (signal) => {
   log.info({ applied }, applied.length ? `applied ${applied.length} migration(s) and the SQL API` : "schema up to date; SQL API re-applied");
 
   const runConfig: Config = { ...config, databaseUrl, api: await apiSettings(config, embedded !== undefined) };
-  const workerPool = createPool(databaseUrl, config.concurrency + 4, "parley-worker");
+  const workerPool = createPool(databaseUrl, workerConnections(config), "parley-worker");
   const apiPool = createApiPool(databaseUrl);
   lifecycle.onStop("database pools", "closed their connections", () => Promise.all([workerPool.end(), apiPool.end()]));
   const metrics = createMetrics({ pool: apiPool, log, workerStaleAfterSeconds: config.workerStaleAfterSeconds });

@@ -10,7 +10,7 @@ import { requireDatabaseUrl } from "../../src/db/database-url.js";
 import { createPool } from "../../src/db/pool.js";
 import { createLogger } from "../../src/log.js";
 import { HashingEmbedder } from "../../src/embed/hashing.js";
-import { startWorker } from "../../src/worker/runner.js";
+import { startWorker, workerConnections } from "../../src/worker/runner.js";
 import { ChaosEmbedder } from "./embedder.js";
 
 const { values } = parseArgs({
@@ -28,7 +28,7 @@ const embedder = new ChaosEmbedder(new HashingEmbedder(), {
   stallMs: Number(values["stall-ms"]),
   timeoutMs: config.embedding.timeoutMs,
 });
-const pool = createPool(requireDatabaseUrl(config), config.concurrency + 4, "parley-worker");
+const pool = createPool(requireDatabaseUrl(config), workerConnections(config), "parley-worker");
 const worker = await startWorker({ config, pool, log, embedder });
 log.info({ worker_id: await worker.workerId, chaos: values }, "worker started");
 

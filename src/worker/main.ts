@@ -7,6 +7,7 @@ import { Lifecycle, StartError } from "../lifecycle.js";
 import { createLogger } from "../log.js";
 import { createMetrics } from "../metrics/registry.js";
 import { startMetricsServer } from "../metrics/server.js";
+import { workerConnections } from "./runner.js";
 import { startInstrumentedWorker } from "./start.js";
 
 const config = loadConfig();
@@ -14,7 +15,7 @@ const log = createLogger(config.logLevel, "parley-worker", config.logFormat);
 const lifecycle = new Lifecycle({ log });
 
 await lifecycle.start(async (signal) => {
-  const pool = createPool(requireDatabaseUrl(config), config.concurrency + 4, "parley-worker");
+  const pool = createPool(requireDatabaseUrl(config), workerConnections(config), "parley-worker");
   lifecycle.onStop("database pool", "closed its connections", () => pool.end());
   const metrics = createMetrics({ pool, log, workerStaleAfterSeconds: config.workerStaleAfterSeconds });
 

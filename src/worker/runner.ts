@@ -149,6 +149,16 @@ export function createProcessingContext(options: {
   };
 }
 
+/**
+ * Connections a worker process can use at once: a job slot of each pool (processing, webhooks),
+ * each pool's LISTEN connection, each batch in flight, the heartbeat, and the short statements
+ * beside them (announcing changes, the catalog, cron tasks). A smaller pool makes them queue for
+ * connections and, past its connect timeout, fail.
+ */
+export function workerConnections(config: Config): number {
+  return config.concurrency + config.webhooks.concurrency + 2 + config.batchesInFlight + 2;
+}
+
 /** host:pid:random, readable in parley.worker_heartbeats and conversation_events.claimed_by. */
 export function newWorkerId(): string {
   return `${os.hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`;

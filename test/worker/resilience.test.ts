@@ -3,8 +3,10 @@
 // a new one and releases the old one's jobs.
 import { expect, onTestFinished } from "vitest";
 import { it, type TestDatabase } from "../support/worker.js";
-import { conversationPayload, endConversation, waitFor } from "../support/fixtures.js";
+import { conversationPayload, endConversation, testConfig, waitFor } from "../support/fixtures.js";
 import { createPool } from "../../src/db/pool.js";
+import { workerConnections } from "../../src/worker/runner.js";
+
 
 async function cutWorkerConnections(database: TestDatabase): Promise<number> {
   const { rows } = await database.pool.query(
@@ -15,7 +17,7 @@ async function cutWorkerConnections(database: TestDatabase): Promise<number> {
 
 it("a worker whose connections are cut mid-load recovers by itself and loses nothing", { timeout: 90_000 }, async ({ database, startWorker }) => {
   // A pool of its own, whose connections this test cuts; closed once the worker has stopped.
-  const pool = createPool(database.url, 8, "parley-worker-under-test");
+  const pool = createPool(database.url, workerConnections(testConfig()), "parley-worker-under-test");
   onTestFinished(() => pool.end());
   await startWorker({ env: { PARLEY_RETRY_SCHEDULE: "1s" }, pool, pollInterval: 500 });
 
