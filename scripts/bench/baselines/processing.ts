@@ -20,7 +20,14 @@ export function createProcessor(pool: pg.Pool, embedderName: "hashing" | "local"
   const context = createProcessingContext({ config, pool, log: pino({ level: "silent" }) });
   return {
     async process(eventId) {
-      await processDueEvents(context, [eventId]);
+      // An earlier conversation of the same user being processed right now
+      // (these designs process several at once) holds this one back: wait for
+      // it, as Parley's own worker does, rather than leave this one behind.
+      for (let wait = 2; ; wait = Math.min(wait * 2, 100)) {
+        const { blocked } = await processDueEvents(context, [eventId]);
+        if (!blocked.includes(eventId)) return;
+        await new Promise((resolve) => setTimeout(resolve, wait));
+      }
     },
     close: () => context.embedder.close(),
   };
