@@ -29,18 +29,22 @@ security definer
 set search_path = pg_catalog, pg_temp
 as $$
 declare
+  -- The events still ours, and each one's user (same order).
   ours bigint[];
+  ours_profiles text[];
   -- Users with an event in the results that is no longer this claim's.
   tainted text[];
   versions_ok text[];
   processed bigint[];
+  processed_profiles text[];
 begin
   -- The worker announces this transaction's changes after commit (sql/_event_changes.sql).
   perform set_config('parley.announce_after_commit', 'on', true);
   -- Lock the batch's events, in order, and see which are still ours.
   select coalesce(array_agg(c.event_id) filter (where c.ours), '{}'),
+         coalesce(array_agg(c.profile_id) filter (where c.ours), '{}'),
          coalesce(array_agg(distinct c.profile_id) filter (where not c.ours), '{}')
-  into ours, tainted
+  into ours, ours_profiles, tainted
   from parley._lock_claims(complete_events.worker_id, results -> 'events') c;
 
   -- Lock (or create) the users' rows in profile_id order, and keep those
@@ -48,10 +52,7 @@ begin
   with users as (
     select u.profile_id, coalesce(u.expected_count, 0) as expected_count
     from jsonb_to_recordset(results -> 'users') as u(profile_id text, expected_count integer)
-    where u.profile_id <> all(tainted)
-      and exists (
-        select 1 from jsonb_to_recordset(results -> 'events') as r(event_id bigint, profile_id text)
-        where r.profile_id = u.profile_id and r.event_id = any(ours))
+    where u.profile_id = any(ours_profiles) and u.profile_id <> all(tainted)
   ),
   locked as (
     insert into parley.friendship_status as f (profile_id)
@@ -63,15 +64,15 @@ begin
   from locked join users using (profile_id)
   where locked.conversation_count = users.expected_count;
 
-  select coalesce(array_agg(r.event_id), '{}') into processed
-  from jsonb_to_recordset(results -> 'events') as r(event_id bigint, profile_id text)
-  where r.event_id = any(ours) and r.profile_id = any(versions_ok);
+  select coalesce(array_agg(o.event_id), '{}'), coalesce(array_agg(o.profile_id), '{}')
+  into processed, processed_profiles
+  from unnest(ours, ours_profiles) as o(event_id, profile_id)
+  where o.profile_id = any(versions_ok);
 
   -- The users' new state and next candidates.
   with applied as (
     select u.*,
-      (select count(*) from jsonb_to_recordset(results -> 'events') as r(event_id bigint, profile_id text)
-       where r.profile_id = u.profile_id and r.event_id = any(processed))::integer as events
+      (select count(*) from unnest(processed_profiles) as p(profile_id) where p.profile_id = u.profile_id)::integer as events
     from jsonb_to_recordset(results -> 'users') as u(
       profile_id text, friendship_score numeric, friendship_level text, topic_metrics jsonb,
       last_event_id bigint, candidates jsonb)
