@@ -19,7 +19,8 @@ begin
   from graphile_worker.jobs j
   where j.locked_by is not null
     and j.locked_at < now() - stale_after
-    and j.task_identifier in ('process_conversation', 'reconcile_events', 'close_idle_conversations', 'deliver_webhook')
+    and j.task_identifier in ('process_conversation', 'deliver_webhook', 'reconcile_events', 'close_idle_conversations',
+                              'prune_event_changes', 'apply_retention')
     and not exists (
       select 1 from parley.worker_heartbeats h
       where j.locked_by in (h.worker_id, h.pool_id, h.webhook_pool_id) and h.last_seen_at >= now() - stale_after);

@@ -7,7 +7,7 @@ import { it, type TestDatabase } from "../support/worker.js";
 import {
   conversationPayload, endConversation, eventRow, testConfig, uniqueId, waitFor, waitForStatus,
 } from "../support/fixtures.js";
-import { createProcessingContext, CRONTAB } from "../../src/worker/runner.js";
+import { createProcessingContext, CRONTAB, DELIVER_WEBHOOK_TASK, PROCESS_TASK } from "../../src/worker/runner.js";
 import { processDueEvents, type Outcome, type ProcessingContext } from "../../src/worker/process-batch.js";
 import { EmbeddingError, type Embedder } from "../../src/embed/embedder.js";
 import { HashingEmbedder } from "../../src/embed/hashing.js";
@@ -228,6 +228,13 @@ describe("failures", () => {
 });
 
 describe("cron tasks", () => {
+  it("every task a worker runs is one whose jobs the crash sweep releases (parley.release_dead_workers)", async ({ database }) => {
+    const tasks = [PROCESS_TASK, DELIVER_WEBHOOK_TASK, ...parseCrontab(CRONTAB).map((item) => item.task)];
+    const { rows: [fn] } = await database.pool.query<{ body: string }>(
+      "select pg_get_functiondef('parley.release_dead_workers(interval)'::regprocedure) as body");
+    for (const task of tasks) expect(fn!.body, task).toContain(`'${task}'`);
+  });
+
   it("the reconciler and the idle closer run every minute", () => {
     const items = parseCrontab(CRONTAB);
     expect(items.map((item) => item.task).sort()).toEqual(["apply_retention", "close_idle_conversations", "prune_event_changes", "reconcile_events"]);
