@@ -17,6 +17,12 @@ export interface CachedEmbedderOptions {
   store?: EmbeddingStore;
 }
 
+/** A vector to write to the store, with the text it is of; `embedUnstored` keys them by content hash (hex). */
+export interface UnstoredVector {
+  text: string;
+  vector: Float32Array;
+}
+
 interface Pending {
   hash: Buffer;
   text: string;
@@ -81,18 +87,18 @@ export class CachedEmbedder implements Embedder {
    * messages do not fill the table, while repeated ones (an agent's lines) are embedded once
    * by the whole fleet.
    */
-  async embedUnstored(texts: readonly string[]): Promise<{ vectors: Float32Array[]; unstored: Map<string, Float32Array> }> {
+  async embedUnstored(texts: readonly string[]): Promise<{ vectors: Float32Array[]; unstored: Map<string, UnstoredVector> }> {
     return this.run(texts, false);
   }
 
-  private async run(texts: readonly string[], persist: boolean): Promise<{ vectors: Float32Array[]; unstored: Map<string, Float32Array> }> {
+  private async run(texts: readonly string[], persist: boolean): Promise<{ vectors: Float32Array[]; unstored: Map<string, UnstoredVector> }> {
     if (this.inner.cheap) {
       // Computing the vector costs less than hashing the text to look it up.
       const vectors = await this.inner.embed(texts);
       this.misses += texts.length;
       return { vectors, unstored: new Map() };
     }
-    const unstored = new Map<string, Float32Array>();
+    const unstored = new Map<string, UnstoredVector>();
     const out = new Array<Float32Array>(texts.length);
     const groups = new Map<string, Pending>();
     texts.forEach((text, i) => {
@@ -112,7 +118,7 @@ export class CachedEmbedder implements Embedder {
         for (const i of group.indices) out[i] = cached.vector;
         if (!persist && !cached.stored) {
           cached.stored = true;
-          unstored.set(group.hash.toString("hex"), cached.vector);
+          unstored.set(group.hash.toString("hex"), { text: group.text, vector: cached.vector });
         }
       } else if (pending !== undefined) {
         const wait = pending.then((vector) => group.indices.forEach((i) => (out[i] = vector)));
@@ -144,7 +150,7 @@ export class CachedEmbedder implements Embedder {
           // New here and repeated within this call: store it now.
           const hash = group.hash.toString("hex");
           if (group.indices.length > 1 && fresh.has(hash)) {
-            unstored.set(hash, vector);
+            unstored.set(hash, { text: group.text, vector });
             this.memory.get(key)!.stored = true;
           }
         }

@@ -4,9 +4,8 @@
 // in event_id order, rank their next candidates, then apply every result in
 // one transaction (sql/complete_events.sql, sql/fail_events.sql).
 import type pg from "pg";
-import { contentHash } from "../embed/embedder.js";
 import { meanVector } from "../pipeline/vectors.js";
-import type { CachedEmbedder } from "../embed/cache.js";
+import type { CachedEmbedder, UnstoredVector } from "../embed/cache.js";
 import { extractFeatures } from "../pipeline/features.js";
 import { friendshipScoreChange } from "../pipeline/score.js";
 import { applyConversations, INITIAL_FRIENDSHIP_STATE, topicAffinity } from "../pipeline/friendship.js";
@@ -107,9 +106,9 @@ export async function processClaimed(context: ProcessingContext, claimed: Claime
   const embedding = performance.now();
   const embedded = await embedAll(context, runnable, fail);
   const timings = { embed_ms: Math.round(performance.now() - embedding), apply_ms: 0 };
-  for (const { event, vectors, unstored } of embedded) {
+  for (const { event, vectors, storable } of embedded) {
     try {
-      computed.push(await compute(context, event, vectors, unstored));
+      computed.push(await compute(context, event, vectors, storable));
     } catch (error) {
       fail(event, error);
     }
@@ -161,16 +160,17 @@ async function embedAll(
   context: ProcessingContext,
   events: ClaimedEvent[],
   fail: (event: ClaimedEvent, error: unknown) => void,
-): Promise<Array<{ event: ClaimedEvent; vectors: Float32Array[]; unstored: Map<string, Float32Array> }>> {
+): Promise<Array<{ event: ClaimedEvent; vectors: Float32Array[]; storable: Storable }>> {
   if (events.length === 0) return [];
   const texts = events.flatMap((event) => event.messages.map((message) => message.content));
   try {
     const { vectors, unstored } = await context.embedder.embedUnstored(texts);
+    const storable = storableByText(unstored);
     let offset = 0;
     return events.map((event) => {
       const own = vectors.slice(offset, offset + event.messages.length);
       offset += event.messages.length;
-      return { event, vectors: own, unstored };
+      return { event, vectors: own, storable };
     });
   } catch (error) {
     if (events.length === 1) {
@@ -182,7 +182,7 @@ async function embedAll(
     for (const event of events) {
       try {
         const { vectors, unstored } = await context.embedder.embedUnstored(event.messages.map((message) => message.content));
-        embedded.push({ event, vectors, unstored });
+        embedded.push({ event, vectors, storable: storableByText(unstored) });
       } catch (eventError) {
         fail(event, eventError);
       }
@@ -191,11 +191,21 @@ async function embedAll(
   }
 }
 
+/** Vectors new to the cache table, by the text they are of, ready for complete_events. */
+type Storable = Map<string, EventResult["cache"][number]>;
+
+/** Each vector's literal is made once, however many events of the batch hold its text. */
+function storableByText(unstored: Map<string, UnstoredVector>): Storable {
+  const storable: Storable = new Map();
+  for (const [hash, { text, vector }] of unstored) storable.set(text, { hash, embedding: realArrayLiteral(vector) });
+  return storable;
+}
+
 async function compute(
   context: ProcessingContext,
   event: ClaimedEvent,
   vectors: Float32Array[],
-  unstored: Map<string, Float32Array>,
+  storable: Storable,
 ): Promise<Computed> {
   const { embedder } = context;
   const features = extractFeatures({
@@ -205,11 +215,10 @@ async function compute(
     topicThreshold: topicThresholdFor(embedder.model),
   });
   const cache: Computed["cache"] = [];
-  if (unstored.size > 0) {
+  if (storable.size > 0) {
     for (const message of event.messages) {
-      const hash = contentHash(message.content).toString("hex");
-      const vector = unstored.get(hash);
-      if (vector !== undefined) cache.push({ hash, embedding: realArrayLiteral(vector) });
+      const entry = storable.get(message.content);
+      if (entry !== undefined) cache.push(entry);
     }
   }
   return {
@@ -343,12 +352,13 @@ function report(
 ): void {
   const counts: Partial<Record<Outcome, number>> = {};
   const now = Date.now();
+  const perEvent = context.log.isLevelEnabled("debug");
   for (const event of events) {
     const outcome = outcomes.get(event.event_id) ?? "already_done";
     counts[outcome] = (counts[outcome] ?? 0) + 1;
     const endToEnd = outcome === "processed" ? (now - event.created_at.getTime()) / 1000 : null;
     context.onOutcome?.(outcome, seconds / events.length, endToEnd);
-    context.log.debug({ event_id: event.event_id, conversation_id: event.conversation_id, outcome }, "conversation processed");
+    if (perEvent) context.log.debug({ event_id: event.event_id, conversation_id: event.conversation_id, outcome }, "conversation processed");
   }
   for (const failure of failures) {
     const event = events.find((candidate) => candidate.event_id === failure.event_id)!;
