@@ -2,7 +2,7 @@
 // the process with one line naming the variable and what is wrong.
 import { createHash } from "node:crypto";
 import { z } from "zod";
-import { parseRetrySchedule, DEFAULT_RETRY_POLICY } from "./pipeline/backoff.js";
+import { parseDuration, parseRetrySchedule, DEFAULT_RETRY_POLICY } from "./pipeline/backoff.js";
 import { DEFAULT_SCORE_WEIGHTS } from "./pipeline/score.js";
 import { DEFAULT_LEVEL_THRESHOLDS } from "./pipeline/friendship.js";
 import { parseRetention } from "./worker/apply-retention.js";
@@ -10,10 +10,9 @@ import { EMBEDDER_NAMES, type EmbedderSettings } from "./embed/index.js";
 
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 
-/** One duration such as "90s", "5m" or "24h" (a bare number is seconds), in seconds. */
+/** A positive duration (parseDuration), in seconds. */
 const duration = (text: string, ctx: z.RefinementCtx) => {
-  const parsed = /^\s*(\d+)\s*([smhd]?)\s*$/.exec(text);
-  const seconds = parsed ? Number(parsed[1]) * { "": 1, s: 1, m: 60, h: 3600, d: 86_400 }[parsed[2] as "" | "s" | "m" | "h" | "d"] : 0;
+  const seconds = parseDuration(text) ?? 0;
   if (seconds <= 0) {
     ctx.addIssue({ code: "custom", message: `must be a positive duration such as "90s", "5m", "24h" or "7d" (got "${text}")` });
     return z.NEVER;

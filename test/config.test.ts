@@ -59,10 +59,18 @@ describe("configuration", () => {
     [{ LOG_LEVEL: "loud" }, /^LOG_LEVEL: /],
     [{ DATABASE_URL: "not a url" }, /^DATABASE_URL: /],
     [{ PARLEY_MESSAGE_RETENTION: "forever" }, /^PARLEY_MESSAGE_RETENTION: must be a period like/],
+    [{ PARLEY_CLAIM_LEASE: "0s" }, /^PARLEY_CLAIM_LEASE: must be a positive duration/],
+    [{ PARLEY_CHANGE_RETENTION: "a while" }, /^PARLEY_CHANGE_RETENTION: must be a positive duration/],
     [{ PARLEY_MESSAGE_RETENTION: "0 days" }, /^PARLEY_MESSAGE_RETENTION: must be longer than zero/],
     [{ PARLEY_EMBEDDER: "openai" }, /^PARLEY_OPENAI_API_KEY: is required with PARLEY_EMBEDDER=openai and api.openai.com/],
   ])("rejects %o with one line naming the variable", (env, message) => {
     expect(() => parseConfig(env)).toThrow(message);
+  });
+
+  it("reads the claim lease and the change log's retention as durations: 5 min and 24 h by default", () => {
+    expect(parseConfig({})).toMatchObject({ claimLeaseSeconds: 300, changeRetentionSeconds: 86_400 });
+    expect(parseConfig({ PARLEY_CLAIM_LEASE: "90", PARLEY_CHANGE_RETENTION: "7d" }))
+      .toMatchObject({ claimLeaseSeconds: 90, changeRetentionSeconds: 604_800 });
   });
 
   it("needs no OpenAI key for another OpenAI-compatible server, and takes one for api.openai.com", () => {

@@ -24,24 +24,34 @@ export function nextRetry(
   return { retry: true, delaySeconds };
 }
 
-const UNIT_SECONDS: Readonly<Record<string, number>> = { "": 1, s: 1, m: 60, h: 3600 };
+const UNIT_SECONDS: Readonly<Record<string, number>> = { "": 1, s: 1, m: 60, h: 3600, d: 86_400 };
+
+/**
+ * One duration such as "90s", "5m", "24h" or "7d" (a bare number is seconds), in seconds;
+ * undefined if it is not one. `units` are the unit letters allowed.
+ */
+export function parseDuration(text: string, units = "smhd"): number | undefined {
+  const match = /^\s*(\d+)\s*([a-z]?)\s*$/.exec(text);
+  const letter = match?.[2] ?? "";
+  const unit = letter === "" || units.includes(letter) ? UNIT_SECONDS[letter] : undefined;
+  return match === null || unit === undefined ? undefined : Number(match[1]) * unit;
+}
 
 /**
  * Parses a retry schedule such as "30s,5m,30m,2h" into seconds ([30, 300, 1800, 7200]).
- * Each comma-separated part is a whole number with an optional unit s, m or h (none means
- * seconds); spaces around parts are allowed. Anything else throws an Error naming the bad part.
+ * Each comma-separated part is a duration in s, m or h (parseDuration); spaces around parts are allowed.
+ * Anything else throws an Error naming the bad part.
  */
 export function parseRetrySchedule(text: string): number[] {
   if (text.trim() === "") throw new Error("retry schedule is empty: expected e.g. \"30s,5m,30m,2h\"");
   return text.split(",").map((raw) => {
     const part = raw.trim();
-    const match = /^(\d+)([smh]?)$/.exec(part);
-    const unit = UNIT_SECONDS[match?.[2] ?? ""];
-    if (match === null || unit === undefined) {
+    const seconds = parseDuration(part, "smh");
+    if (seconds === undefined) {
       throw new Error(
         `retry schedule "${text}": bad part "${part}": expected a whole number of seconds with an optional unit s, m or h, e.g. "30s" or "5m"`,
       );
     }
-    return Number(match[1]) * unit;
+    return seconds;
   });
 }

@@ -1,5 +1,5 @@
 import { describe, it, expect } from "vitest";
-import { DEFAULT_RETRY_POLICY, nextRetry, parseRetrySchedule } from "../../src/pipeline/backoff.js";
+import { DEFAULT_RETRY_POLICY, nextRetry, parseDuration, parseRetrySchedule } from "../../src/pipeline/backoff.js";
 
 describe("nextRetry", () => {
   it("waits 30 s, 5 min, 30 min, 2 h by default, then gives up after the 5th attempt", () => {
@@ -66,5 +66,16 @@ describe("parseRetrySchedule", () => {
     expect(() => parseRetrySchedule("1.5m")).toThrow('bad part "1.5m"');
     expect(() => parseRetrySchedule("m")).toThrow('bad part "m"');
     expect(() => parseRetrySchedule("30s;5m")).toThrow('bad part "30s;5m"');
+  });
+});
+
+describe("parseDuration", () => {
+  it("reads s, m, h and d, and a bare number as seconds", () => {
+    expect(["90s", "5m", "24h", "7d", "45", " 2 h "].map((text) => parseDuration(text))).toEqual([90, 300, 86_400, 604_800, 45, 7200]);
+  });
+
+  it("is undefined for anything else, and for a unit not allowed", () => {
+    expect(parseDuration("5d", "smh")).toBeUndefined();
+    expect(["", "soon", "5 minutes", "1.5h", "-3s"].map((text) => parseDuration(text))).toEqual([undefined, undefined, undefined, undefined, undefined]);
   });
 });
