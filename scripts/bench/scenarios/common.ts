@@ -1,4 +1,5 @@
 // Small pieces the scenarios share.
+import type pg from "pg";
 import type { BenchContext, Collector } from "../context.js";
 import type { ScenarioId } from "../results.js";
 import { waitProcessed, type Design, type DesignId } from "../design.js";
@@ -44,4 +45,13 @@ export function recordProcessing(
   const note = design.id === "memory-queue" ? "from the acknowledgement; nothing is committed before the flush" : undefined;
   results.distribution(scenario, "commit to worker start", design.id, latency.start, note, latency.unfinished);
   results.distribution(scenario, "commit to PROCESSED", design.id, latency.processed, note, latency.unfinished);
+}
+
+/** Conversations and seconds from the first claim (or creation) to the last PROCESSED, for ids with this prefix. */
+export async function drainTime(pool: pg.Pool, prefix: string, from: "claim" | "created"): Promise<{ count: number; seconds: number }> {
+  const { rows: [row] } = await pool.query<{ count: number; seconds: number | null }>(
+    `select count(*)::int as count,
+            extract(epoch from max(processed_at) - min(${from === "claim" ? "last_attempt_at" : "created_at"}))::float8 as seconds
+     from parley.conversation_events where status = 'PROCESSED' and starts_with(conversation_id, $1)`, [prefix]);
+  return { count: row?.count ?? 0, seconds: row?.seconds ?? 0 };
 }

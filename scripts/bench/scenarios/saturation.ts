@@ -13,7 +13,7 @@ import type { BenchContext } from "../context.js";
 import { design as designOf } from "../context.js";
 import { DESIGN_IDS, waitProcessed, type Design } from "../design.js";
 import { createDesign } from "../designs/index.js";
-import { warmUp } from "./common.js";
+import { drainTime, warmUp } from "./common.js";
 import { residentMemory } from "../children.js";
 import type { ParleyDesign } from "../designs/parley.js";
 import type { RawFloorDesign } from "../baselines/raw-floor.js";
@@ -61,15 +61,6 @@ async function ingest(context: BenchContext): Promise<void> {
   const parley = rates.get("parley");
   const raw = rates.get("raw-floor");
   results.target("ingest_share_of_raw", parley !== undefined && raw ? (parley / raw) * 100 : null);
-}
-
-/** Conversations and seconds from the first claim (or creation) to the last PROCESSED, for ids with this prefix. */
-async function drainTime(pool: pg.Pool, prefix: string, from: "claim" | "created"): Promise<{ count: number; seconds: number }> {
-  const { rows: [row] } = await pool.query<{ count: number; seconds: number | null }>(
-    `select count(*)::int as count,
-            extract(epoch from max(processed_at) - min(${from === "claim" ? "last_attempt_at" : "created_at"}))::float8 as seconds
-     from parley.conversation_events where status = 'PROCESSED' and starts_with(conversation_id, $1)`, [prefix]);
-  return { count: row?.count ?? 0, seconds: row?.seconds ?? 0 };
 }
 
 async function preload(design: Design, set: PayloadSet): Promise<void> {

@@ -17,6 +17,7 @@ import pg from "pg";
 import type { BenchContext } from "../context.js";
 import { ROOT, startChild, stopChild, type Child } from "../children.js";
 import { waitProcessed } from "../design.js";
+import { drainTime } from "./common.js";
 import { makePayloads, type PayloadSet } from "../payloads.js";
 import { insertConversations } from "../baselines/plain-sql.js";
 import { closedLoop } from "../load.js";
@@ -201,8 +202,8 @@ async function drainNoop(context: BenchContext, count: number): Promise<number |
     const started = performance.now();
     await pool.query(`select from graphile_worker.add_jobs(array(
       select row('bench_noop', '{}'::json, null, null, 25, null, null, null)::graphile_worker.job_spec from generate_series(1, $1)))`, [count]);
-    const seconds = await waitEmpty(pool, 120_000 + count * 10);
-    return seconds === null ? null : count / ((performance.now() - started) / 1000);
+    const emptied = await waitEmpty(pool, 120_000 + count * 10);
+    return emptied ? count / ((performance.now() - started) / 1000) : null;
   } finally {
     await stopChild(worker);
     await pool.end();
@@ -210,12 +211,13 @@ async function drainNoop(context: BenchContext, count: number): Promise<number |
   }
 }
 
-async function waitEmpty(pool: pg.Pool, timeoutMs: number): Promise<number | null> {
+/** Whether graphile-worker's queue emptied within the time. */
+async function waitEmpty(pool: pg.Pool, timeoutMs: number): Promise<boolean> {
   const started = performance.now();
   for (;;) {
     const { rows } = await pool.query<{ n: number }>("select count(*)::int as n from graphile_worker._private_jobs");
-    if (rows[0]!.n === 0) return (performance.now() - started) / 1000;
-    if (performance.now() - started > timeoutMs) return null;
+    if (rows[0]!.n === 0) return true;
+    if (performance.now() - started > timeoutMs) return false;
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }
@@ -243,10 +245,8 @@ async function drainParley(
       }));
     }
     const wait = await waitProcessed(pool, `${prefix}_`, count, 120_000 + count * 100, 100);
-    const { rows: [time] } = await pool.query<{ count: number; seconds: number | null }>(
-      `select count(*)::int as count, extract(epoch from max(processed_at) - min(last_attempt_at))::float8 as seconds
-       from parley.conversation_events where status = 'PROCESSED'`);
-    if (wait.timedOut || !time?.seconds) return { rate: null };
+    const time = await drainTime(pool, `${prefix}_`, "claim");
+    if (wait.timedOut || time.seconds === 0) return { rate: null };
     return { rate: time.count / time.seconds };
   } finally {
     await Promise.all(workers.map((worker) => stopChild(worker)));
