@@ -84,7 +84,7 @@ export class Drainer {
       this.running--;
       if (this.running === 0) for (const notify of this.idle.splice(0)) notify();
       // A handler that arrived as the last loop was leaving.
-      if (!this.stopping && [...this.waiting.values()].some((waiter) => !waiter.offered)) this.kick();
+      if (!this.stopping && this.hasUnoffered()) this.kick();
     });
   }
 
@@ -118,7 +118,7 @@ export class Drainer {
           continue;
         }
         waitedForBlocked = 0;
-        if ([...this.waiting.values()].some((waiter) => !waiter.offered)) continue;
+        if (this.hasUnoffered()) continue;
         return;
       } catch (error) {
         for (const eventId of wanted) this.unoffer(eventId);
@@ -168,6 +168,12 @@ export class Drainer {
       for (const eventId of eventIds) this.unsettled.delete(eventId);
       if (released > 0) this.log.info({ released }, "gave back events whose batch could not be recorded");
     }
+  }
+
+  /** Whether a handler waits for an event no claim carries yet. */
+  private hasUnoffered(): boolean {
+    for (const waiter of this.waiting.values()) if (!waiter.offered) return true;
+    return false;
   }
 
   /** The waiting events no claim carries yet, at most a batch of them. */

@@ -18,7 +18,7 @@ import { errorResponses, eventParams, retriedSchema, streamQuery } from "../rout
 import { formatSseComment, formatSseMessage } from "../sse.js";
 import { eventChangeSchema, isExpired, readChanges, readHead, type PositionedChange, type StreamFilter } from "../stream/changes.js";
 import { StreamCursor } from "../stream/cursor.js";
-import { formatPosition, maxPosition, parseCursor, type Position } from "../stream/position.js";
+import { formatPosition, parseCursor, type Position } from "../stream/position.js";
 import { bindLog, type RouteContext } from "./context.js";
 
 const BACKLOG_PAGE = 500;
@@ -169,7 +169,8 @@ export const eventRoutes: FastifyPluginAsyncZod<RouteContext> = async (app, cont
       response.end();
       return;
     }
-    const position = formatPosition(maxPosition(cursor.position, start));
+    // The cursor starts at `start` and only moves forward.
+    const position = formatPosition(cursor.position);
     write(formatSseMessage({ id: position, event: "ready", data: JSON.stringify({ cursor: position, resumed, expired }) }));
     // Live changes heard meanwhile go out now, those the backlog covered skipped.
     cursor.goLive();
