@@ -2,6 +2,7 @@
 // graphile-worker stops a pool that cannot complete a job, and Parley starts
 // a new one and releases the old one's jobs.
 import { expect, onTestFinished } from "vitest";
+import { pino } from "pino";
 import { it, type TestDatabase } from "../support/worker.js";
 import { conversationPayload, endConversation, testConfig, waitFor } from "../support/fixtures.js";
 import { createPool } from "../../src/db/pool.js";
@@ -19,7 +20,10 @@ it("a worker whose connections are cut mid-load recovers by itself and loses not
   // A pool of its own, whose connections this test cuts; closed once the worker has stopped.
   const pool = createPool(database.url, workerConnections(testConfig()), "parley-worker-under-test");
   onTestFinished(() => pool.end());
-  await startWorker({ env: { PARLEY_RETRY_SCHEDULE: "1s" }, pool, pollInterval: 500 });
+  // The worker's warnings, kept to explain a failure.
+  const lines: string[] = [];
+  const log = pino({ level: "info" }, { write: (line: string) => void lines.push(line) });
+  await startWorker({ env: { PARLEY_RETRY_SCHEDULE: "1s" }, pool, pollInterval: 500, log });
 
   const eventIds: string[] = [];
   let cut = 0;
@@ -41,7 +45,8 @@ it("a worker whose connections are cut mid-load recovers by itself and loses not
       `select status, attempt_count, error_code, claimed_by is not null as claimed, next_attempt_at > now() as leased, count(*)::int as n
        from parley.conversation_events where status <> 'PROCESSED' and event_id = any($1::bigint[])
        group by 1, 2, 3, 4, 5 order by n desc`, [eventIds]);
-    throw new Error(`not all PROCESSED: ${JSON.stringify(rows)}`, { cause: error });
+    const logged = lines.filter((line) => !line.includes('"msg":"batch processed"')).slice(-30).join("");
+    throw new Error(`not all PROCESSED: ${JSON.stringify(rows)}\nthe worker's last log lines:\n${logged}`, { cause: error });
   });
   const { rows } = await database.pool.query(
     "select count(*)::int as n, sum(conversation_count)::int as applied from parley.friendship_status");
