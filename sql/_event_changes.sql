@@ -13,8 +13,6 @@
 -- (src/worker/transitions.ts).
 create or replace function parley._record_event_changes() returns trigger
 language plpgsql
-security definer
-set search_path = pg_catalog, pg_temp
 as $$
 declare
   recorded bigint;

@@ -4,12 +4,11 @@
 -- subscribed to that status (its message, its first attempt PENDING and its
 -- job), in the updating transaction.
 --
--- Security definer: whoever finishes the event (the worker's role, an
--- operator) needs no right on the webhook tables or the queue.
+-- It runs as its owner, as every trigger function does (sql/zz_grants.sql):
+-- whoever finishes the event (the worker's role, an operator) needs no right
+-- on the webhook tables or the queue.
 create or replace function parley._queue_webhook_deliveries() returns trigger
 language plpgsql
-security definer
-set search_path = pg_catalog, pg_temp
 as $$
 declare
   jobs graphile_worker.job_spec[];

@@ -10,8 +10,6 @@ create or replace function parley.add_webhook(
   url text, secret text, events text[] default '{PROCESSED,FAILED}'
 ) returns bigint
 language plpgsql
-security definer
-set search_path = pg_catalog, pg_temp
 as $$
 declare
   new_webhook_id bigint;

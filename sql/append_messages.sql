@@ -2,8 +2,6 @@
 -- retried call idempotent. Returns how many messages were new.
 create or replace function parley.append_messages(conversation_id text, messages jsonb) returns integer
 language plpgsql
-security definer
-set search_path = pg_catalog, pg_temp
 as $$
 declare
   conversation parley.conversations;

@@ -10,8 +10,6 @@
 -- messages, as forget_user does.
 create or replace function parley.apply_retention(older_than interval, batch_size integer default 500) returns bigint
 language plpgsql
-security definer
-set search_path = pg_catalog, pg_temp
 as $$
 declare
   cutoff timestamptz;

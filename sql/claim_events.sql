@@ -33,8 +33,6 @@ returns table (
   friendship json,
   recent_agent_ids text[])
 language plpgsql
-security definer
-set search_path = pg_catalog, pg_temp
 as $$
 declare
   picked bigint[];

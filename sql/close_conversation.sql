@@ -2,8 +2,6 @@
 -- processing, like end_conversation. Closing it again returns the same event.
 create or replace function parley.close_conversation(conversation_id text) returns bigint
 language plpgsql
-security definer
-set search_path = pg_catalog, pg_temp
 as $$
 declare
   conversation parley.conversations;

@@ -4,8 +4,6 @@
 create or replace function parley.close_idle_conversations(idle_timeout interval, batch_size integer default 1000)
 returns integer
 language plpgsql
-security definer
-set search_path = pg_catalog, pg_temp
 as $$
 declare
   idle record;

@@ -25,8 +25,6 @@
 create or replace function parley.complete_events(worker_id text, results jsonb)
 returns table (event_id bigint, outcome text)
 language plpgsql
-security definer
-set search_path = pg_catalog, pg_temp
 as $$
 declare
   -- The events still ours, and each one's user (same order).

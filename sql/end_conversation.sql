@@ -4,8 +4,6 @@
 -- conversation_id returns the same event id and writes nothing.
 create or replace function parley.end_conversation(payload jsonb) returns bigint
 language plpgsql
-security definer
-set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_conversation_id text;

@@ -19,8 +19,6 @@
 -- of the rules and the one wording of the errors.
 create or replace function parley.end_conversations(payloads jsonb) returns bigint[]
 language plpgsql
-security definer
-set search_path = pg_catalog, pg_temp
 as $$
 declare
   max_payloads constant integer := parley._limit('payloads_per_call');

@@ -10,7 +10,6 @@
 -- The position a new reader starts from: everything before it is settled.
 create or replace function parley.event_changes_head(out txid xid8, out change_id bigint)
 language sql stable
-set search_path = pg_catalog, pg_temp
 as $$
   select pg_snapshot_xmin(pg_current_snapshot()), 0::bigint
 $$;
@@ -25,8 +24,6 @@ create or replace function parley.event_changes_after(
   profile_id text default null, conversation_id text default null, latest_only boolean default false)
 returns table (txid xid8, change_id bigint, event_id bigint, conversation_id text, profile_id text, status text)
 language sql stable
-security definer
-set search_path = pg_catalog, pg_temp
 as $$
   select c.txid, c.change_id, c.event_id, e.conversation_id, e.profile_id, c.status
   from parley.event_changes c
@@ -49,8 +46,6 @@ $$;
 create or replace function parley.event_changes_expired(after_txid xid8, after_change_id bigint)
 returns boolean
 language sql stable
-security definer
-set search_path = pg_catalog, pg_temp
 as $$
   select coalesce((select (after_txid, after_change_id) < (h.txid, h.change_id) from parley.event_changes_horizon h), false)
 $$;

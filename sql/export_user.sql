@@ -13,8 +13,6 @@
 
 create or replace function parley.export_user_profile(profile_id text) returns jsonb
 language plpgsql stable
-security definer
-set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_profile text := export_user_profile.profile_id;
@@ -36,8 +34,6 @@ create or replace function parley.export_user_conversations(
   profile_id text, after_conversation_id text default null, page_size integer default 100
 ) returns table (conversation_id text, conversation jsonb)
 language plpgsql stable
-security definer
-set search_path = pg_catalog, pg_temp
 as $$
 #variable_conflict use_column
 declare
@@ -71,8 +67,6 @@ $$;
 
 create or replace function parley.export_user(profile_id text) returns jsonb
 language sql stable
-security definer
-set search_path = pg_catalog, pg_temp
 as $$
   select parley.export_user_profile(export_user.profile_id) || jsonb_build_object('conversations',
     coalesce((select jsonb_agg(page.conversation order by ordinality)

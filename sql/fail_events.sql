@@ -11,8 +11,6 @@
 create or replace function parley.fail_events(worker_id text, failures jsonb)
 returns table (event_id bigint, outcome text)
 language plpgsql
-security definer
-set search_path = pg_catalog, pg_temp
 as $$
 declare
   ours bigint[];

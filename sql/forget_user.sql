@@ -17,8 +17,6 @@
 -- references conversation_events or conversations.
 create or replace function parley.forget_user(profile_id text) returns jsonb
 language plpgsql
-security definer
-set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_profile text := forget_user.profile_id;

@@ -6,8 +6,6 @@
 create or replace function parley.prune_event_changes(older_than interval, batch_size integer default 10000)
 returns bigint
 language plpgsql
-security definer
-set search_path = pg_catalog, pg_temp
 as $$
 declare
   last_old record;

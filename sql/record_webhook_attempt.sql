@@ -19,8 +19,6 @@ create or replace function parley.record_webhook_attempt(
   retry_schedule integer[]
 ) returns text
 language plpgsql
-security definer
-set search_path = pg_catalog, pg_temp
 as $$
 declare
   wait_seconds integer;

@@ -7,8 +7,6 @@
 -- Every worker runs it every few seconds. Returns the ids it released.
 create or replace function parley.release_dead_workers(stale_after interval) returns text[]
 language plpgsql
-security definer
-set search_path = pg_catalog, pg_temp
 as $$
 declare
   dead_pools text[];

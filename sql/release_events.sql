@@ -11,8 +11,6 @@
 create or replace function parley.release_events(worker_id text, event_ids bigint[], except_ids bigint[] default '{}')
 returns integer
 language plpgsql
-security definer
-set search_path = pg_catalog, pg_temp
 as $$
 declare
   released bigint[];

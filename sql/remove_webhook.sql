@@ -7,8 +7,6 @@
 -- its delivery gone and records nothing.
 create or replace function parley.remove_webhook(webhook_id bigint) returns boolean
 language plpgsql
-security definer
-set search_path = pg_catalog, pg_temp
 as $$
 begin
   perform from parley.webhooks w where w.webhook_id = remove_webhook.webhook_id for update;

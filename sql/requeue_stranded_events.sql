@@ -4,8 +4,6 @@
 -- lapsed). Returns how many it re-queued.
 create or replace function parley.requeue_stranded_events(batch_size integer default 1000) returns integer
 language plpgsql
-security definer
-set search_path = pg_catalog, pg_temp
 as $$
 declare
   stranded bigint[];

@@ -6,8 +6,6 @@
 -- it re-queued.
 create or replace function parley.requeue_stranded_webhook_deliveries(batch_size integer default 1000) returns integer
 language plpgsql
-security definer
-set search_path = pg_catalog, pg_temp
 as $$
 declare
   stranded uuid[];

@@ -2,8 +2,6 @@
 -- budget. Returns false when the event is not FAILED (nothing is changed).
 create or replace function parley.retry_event(event_id bigint) returns boolean
 language plpgsql
-security definer
-set search_path = pg_catalog, pg_temp
 as $$
 declare
   current_status text;

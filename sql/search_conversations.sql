@@ -97,8 +97,6 @@ create or replace function parley.search_conversations(
   vector_rank integer
 )
 language plpgsql stable
-security definer
-set search_path = pg_catalog, pg_temp
 as $$
 #variable_conflict use_column
 declare

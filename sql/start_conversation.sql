@@ -3,8 +3,6 @@
 -- again returns it and writes nothing.
 create or replace function parley.start_conversation(payload jsonb) returns text
 language plpgsql
-security definer
-set search_path = pg_catalog, pg_temp
 as $$
 declare
   v_conversation_id text;

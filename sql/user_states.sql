@@ -5,8 +5,6 @@
 create or replace function parley.user_states(profile_ids text[])
 returns table (profile_id text, friendship json, recent_agent_ids text[])
 language sql stable
-security definer
-set search_path = pg_catalog, pg_temp
 as $$
   select u.profile_id,
     (select json_build_object('friendship_score', f.friendship_score, 'friendship_level', f.friendship_level,

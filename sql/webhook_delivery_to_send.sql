@@ -6,8 +6,6 @@ create or replace function parley.webhook_delivery_to_send(delivery_id uuid)
 returns table (webhook_id bigint, event_id bigint, url text, secret text, payload jsonb, attempt integer)
 language sql
 stable
-security definer
-set search_path = pg_catalog, pg_temp
 as $$
   select m.webhook_id, m.event_id, w.url, w.secret, m.payload, d.attempt
   from parley.webhook_deliveries d

@@ -3,14 +3,16 @@
 -- created or views re-created above start with PostgreSQL's defaults (anyone
 -- may EXECUTE a new function) and are closed here, in the same transaction, so
 -- no caller ever sees them open. Each run first takes everything away, so this
--- file is the whole truth about the grants, not a diff.
+-- file is the whole truth about the grants, not a diff. It is also the one
+-- place that says which functions run as their owner (security definer, at
+-- the end of this file): the function files above declare it for none.
 
 revoke all on schema parley from public;
 revoke all on all tables in schema parley from public, parley_app, parley_worker, parley_reader;
 revoke all on all sequences in schema parley from public, parley_app, parley_worker, parley_reader;
 -- Internals (the _ helpers, the operational functions) are reachable only
--- through the functions below, which are security definer and so run them as
--- their owner.
+-- through the functions granted below, which run as their owner (security
+-- definer: the end of this file) and so may call them.
 revoke all on all functions in schema parley from public, parley_app, parley_worker, parley_reader;
 
 grant usage on schema parley to parley_app, parley_worker, parley_reader;
@@ -111,6 +113,33 @@ begin
   loop
     execute format('drop policy if exists parley_worker on %s', queue_table);
     execute format('create policy parley_worker on %s for all to parley_worker using (true) with check (true)', queue_table);
+  end loop;
+end
+$$;
+
+-- Security definer, in one place: every function in schema parley that one of
+-- the roles above may execute runs as its owner, so the roles need no right
+-- on the tables and internals it uses; so does every trigger function (a
+-- trigger runs its function with the rights of whoever fires it: the change
+-- log and the webhook deliveries are written for a role that may not write
+-- them). Each gets a search_path of pg_catalog and pg_temp alone, last, so no
+-- caller's object can stand in for a built-in; their bodies name Parley's
+-- objects with the schema. CREATE OR REPLACE FUNCTION in the files above
+-- resets both attributes, so this runs on every migrate, after the grants,
+-- in the same transaction: no caller ever sees a function without them.
+do $$
+declare
+  fn regprocedure;
+begin
+  for fn in
+    select p.oid::regprocedure from pg_catalog.pg_proc p
+    where p.pronamespace = 'parley'::regnamespace
+      and (p.prorettype = 'trigger'::regtype
+        or has_function_privilege('parley_app', p.oid, 'EXECUTE')
+        or has_function_privilege('parley_worker', p.oid, 'EXECUTE')
+        or has_function_privilege('parley_reader', p.oid, 'EXECUTE'))
+  loop
+    execute format('alter function %s security definer set search_path = pg_catalog, pg_temp', fn);
   end loop;
 end
 $$;

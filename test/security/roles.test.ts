@@ -166,6 +166,22 @@ describe("the catalog", () => {
     for (const name of [...APP_FUNCTIONS, ...bulk]) expect(functions.find((fn) => fn.name === name)?.secdef, name).toBe(true);
   });
 
+  it("every function a role may execute, and every trigger function, runs as its owner with search_path pg_catalog, pg_temp", async ({ database }) => {
+    const { rows } = await database.pool.query<{ name: string }>(`
+      select p.oid::regprocedure::text as name from pg_proc p
+      where p.pronamespace = 'parley'::regnamespace
+        and (p.prorettype = 'trigger'::regtype
+          or has_function_privilege('parley_app', p.oid, 'EXECUTE')
+          or has_function_privilege('parley_worker', p.oid, 'EXECUTE')
+          or has_function_privilege('parley_reader', p.oid, 'EXECUTE'))`);
+    const names = new Set(rows.map((row) => row.name));
+    for (const name of [...APP_FUNCTIONS, ...WORKER_FUNCTIONS, ...READER_FUNCTIONS]) expect(names, name).toContain(name);
+    expect(functions.filter((fn) => fn.returnsTrigger).length).toBeGreaterThan(0);
+    for (const fn of functions.filter((fn) => names.has(fn.name))) {
+      expect({ secdef: fn.secdef, config: fn.config }, fn.name).toEqual({ secdef: true, config: ["search_path=pg_catalog, pg_temp"] });
+    }
+  });
+
   it("grants each role exactly its table privileges", async ({ database }) => {
     const { rows } = await database.pool.query<{ role: string; table: string; privilege: string }>(`
       select r.role, c.relname as table, p.privilege
