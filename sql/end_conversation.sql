@@ -6,46 +6,39 @@ create or replace function parley.end_conversation(payload jsonb) returns bigint
 language plpgsql
 as $$
 declare
-  v_conversation_id text;
-  v_profile_id text;
-  v_bot_type text;
-  v_bot_id text;
-  v_bot_name text;
-  v_start timestamptz;
-  v_end timestamptz;
-  v_log jsonb;
-  v_metadata jsonb;
+  fields record;
   existing parley.conversations;
   existing_event bigint;
   inserted integer;
 begin
-  select * into v_conversation_id, v_profile_id, v_bot_type, v_bot_id, v_bot_name, v_start, v_end, v_log, v_metadata
-  from parley._end_conversation_payload(payload);
+  fields := parley._conversation_payload(payload, true);
 
   select * into existing from parley.conversations
-  where conversation_id = v_conversation_id
+  where conversation_id = fields.conversation_id
   for update;
 
   if not found then
-    if v_log is null then
+    if fields.conversation_log is null then
       perform parley._reject('conversation_log', format(
-        'is required: no conversation %s was started with parley.start_conversation', v_conversation_id));
+        'is required: no conversation %s was started with parley.start_conversation', fields.conversation_id));
     end if;
     insert into parley.conversations
       (conversation_id, profile_id, bot_type, bot_id, bot_name, started_at, ended_at, is_active, last_activity_at, metadata)
     values
-      (v_conversation_id, v_profile_id, v_bot_type, v_bot_id, v_bot_name, v_start, v_end, false, now(), v_metadata)
+      (fields.conversation_id, fields.profile_id, fields.bot_type, fields.bot_id, fields.bot_name,
+       fields.started_at, fields.ended_at, false, now(), fields.metadata)
     on conflict (conversation_id) do nothing;
     get diagnostics inserted = row_count;
     if inserted = 0 then
       -- A concurrent call with the same conversation_id committed first.
-      select event_id into existing_event from parley.conversation_events where conversation_id = v_conversation_id;
+      select event_id into existing_event from parley.conversation_events where conversation_id = fields.conversation_id;
       return existing_event;
     end if;
-    perform parley._append_messages(v_conversation_id, v_log, 'conversation_log');
-    return parley._queue_event(v_conversation_id, v_profile_id);
+    perform parley._append_messages(fields.conversation_id, fields.conversation_log, 'conversation_log');
+    return parley._queue_event(fields.conversation_id, fields.profile_id);
   end if;
 
-  return parley._end_existing_conversation(existing, v_profile_id, v_bot_type, v_bot_id, v_bot_name, v_end, v_log, v_metadata);
+  return parley._end_existing_conversation(existing, fields.profile_id, fields.bot_type, fields.bot_id, fields.bot_name,
+    fields.ended_at, fields.conversation_log, fields.metadata);
 end
 $$;

@@ -89,7 +89,7 @@ begin
         continue when vouched[i];
         position := i - 1;
         element := payloads -> position;
-        select * into fields from parley._end_conversation_payload(element);
+        fields := parley._conversation_payload(element, true);
         ids[i] := fields.conversation_id;
         profiles[i] := fields.profile_id;
         bot_types[i] := fields.bot_type;
