@@ -13,7 +13,6 @@ create or replace function parley._conversation_payload(
   out started_at timestamptz, out ended_at timestamptz, out conversation_log jsonb, out metadata jsonb
 )
 language plpgsql stable
-set search_path = pg_catalog, pg_temp
 as $$
 begin
   perform parley._payload_object(payload, parley._limit('payload_bytes'));

@@ -16,7 +16,6 @@ create or replace function parley._end_existing_conversation(
   path text default '')
 returns bigint
 language plpgsql
-set search_path = pg_catalog, pg_temp
 as $$
 declare
   existing_event bigint;

@@ -1,7 +1,6 @@
 -- The documented input limits, in one place (README, "Limits").
 create or replace function parley._limit(name text) returns integer
 language sql immutable
-set search_path = pg_catalog, pg_temp
 as $$
   select case name
     when 'payload_bytes' then 1048576             -- 1 MiB of JSON per call

@@ -7,7 +7,6 @@
 create or replace function parley._lock_claims(worker_id text, claims jsonb)
 returns table (event_id bigint, profile_id text, ours boolean)
 language sql
-set search_path = pg_catalog, pg_temp
 as $$
   select c.event_id, c.profile_id,
          coalesce(e.status = 'PROCESSING' and e.claimed_by = _lock_claims.worker_id and e.attempt_count = c.attempt, false)

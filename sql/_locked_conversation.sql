@@ -2,7 +2,6 @@
 -- unknown id raises conversation_not_found (P0002), naming the id.
 create or replace function parley._locked_conversation(p_conversation_id text) returns parley.conversations
 language plpgsql
-set search_path = pg_catalog, pg_temp
 as $$
 declare
   conversation parley.conversations;

@@ -5,7 +5,6 @@ create or replace function parley._append_messages(
   p_conversation_id text, messages jsonb, path text
 ) returns integer
 language plpgsql
-set search_path = pg_catalog, pg_temp
 as $$
 declare
   stored integer;
@@ -97,7 +96,6 @@ $$;
 -- the first field at fault.
 create or replace function parley._reject_messages(messages jsonb, path text) returns void
 language plpgsql
-set search_path = pg_catalog, pg_temp
 as $$
 declare
   message jsonb;

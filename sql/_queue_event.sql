@@ -7,7 +7,6 @@
 create or replace function parley._job_spec(p_event_id bigint, p_run_at timestamptz default null)
 returns graphile_worker.job_spec
 language sql stable
-set search_path = pg_catalog, pg_temp
 as $$
   select row('process_conversation', json_build_object('event_id', p_event_id), null, p_run_at,
              25, 'parley:event:' || p_event_id, null, null)::graphile_worker.job_spec
@@ -17,7 +16,6 @@ $$;
 create or replace function parley._enqueue_events(p_event_ids bigint[], p_run_at timestamptz default null)
 returns void
 language sql
-set search_path = pg_catalog, pg_temp
 as $$
   select from graphile_worker.add_jobs(array(
     select parley._job_spec(q.event_id, p_run_at) from unnest(p_event_ids) as q(event_id) order by q.event_id));
@@ -25,7 +23,6 @@ $$;
 
 create or replace function parley._enqueue(p_event_id bigint, p_run_at timestamptz) returns void
 language sql
-set search_path = pg_catalog, pg_temp
 as $$
   select parley._enqueue_events(array[p_event_id], p_run_at);
 $$;
@@ -35,7 +32,6 @@ $$;
 -- right now is left to that worker, which completes it when its handler returns.
 create or replace function parley._complete_jobs_of(p_event_ids bigint[]) returns void
 language sql
-set search_path = pg_catalog, pg_temp
 as $$
   select from graphile_worker.complete_jobs(array(
     select j.id from graphile_worker.jobs j
@@ -48,7 +44,6 @@ $$;
 -- commit, so nothing should follow it in the caller's transaction.
 create or replace function parley._queue_event(p_conversation_id text, p_profile_id text) returns bigint
 language plpgsql
-set search_path = pg_catalog, pg_temp
 as $$
 declare
   new_event_id bigint;

@@ -5,7 +5,6 @@
 
 create or replace function parley._reject(field text, problem text) returns void
 language plpgsql immutable
-set search_path = pg_catalog, pg_temp
 as $$
 begin
   raise exception '%: %', field, problem using errcode = '22023', column = field;
@@ -14,7 +13,6 @@ $$;
 
 create or replace function parley._describe(value jsonb) returns text
 language sql immutable
-set search_path = pg_catalog, pg_temp
 as $$
   select case when value is null then 'nothing' else jsonb_typeof(value) end
 $$;
@@ -24,7 +22,6 @@ create or replace function parley._text_field(
   obj jsonb, key text, path text, required boolean, max_length integer default parley._limit('id_chars')
 ) returns text
 language plpgsql immutable
-set search_path = pg_catalog, pg_temp
 as $$
 declare
   value jsonb := obj -> key;
@@ -57,7 +54,6 @@ create or replace function parley._timestamp_field(
   obj jsonb, key text, path text, required boolean
 ) returns timestamptz
 language plpgsql stable
-set search_path = pg_catalog, pg_temp
 as $$
 declare
   value jsonb := obj -> key;
@@ -87,7 +83,6 @@ $$;
 
 create or replace function parley._object_field(obj jsonb, key text, path text) returns jsonb
 language plpgsql immutable
-set search_path = pg_catalog, pg_temp
 as $$
 declare
   value jsonb := obj -> key;
@@ -106,7 +101,6 @@ $$;
 -- silently dropped.
 create or replace function parley._known_keys(obj jsonb, path text, allowed text[]) returns void
 language plpgsql immutable
-set search_path = pg_catalog, pg_temp
 as $$
 declare
   unknown text;
@@ -124,7 +118,6 @@ $$;
 
 create or replace function parley._payload_object(payload jsonb, max_bytes integer) returns void
 language plpgsql immutable
-set search_path = pg_catalog, pg_temp
 as $$
 declare
   size integer;
@@ -142,7 +135,6 @@ $$;
 -- profile_id, or its synonym user_id; both present must agree.
 create or replace function parley._profile_field(payload jsonb) returns text
 language plpgsql immutable
-set search_path = pg_catalog, pg_temp
 as $$
 declare
   profile text := parley._text_field(payload, 'profile_id', 'profile_id', false);
@@ -160,7 +152,6 @@ $$;
 
 create or replace function parley._bot_type_field(payload jsonb) returns text
 language plpgsql immutable
-set search_path = pg_catalog, pg_temp
 as $$
 declare
   value text := parley._text_field(payload, 'bot_type', 'bot_type', true, 32);

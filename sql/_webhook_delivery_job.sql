@@ -14,7 +14,6 @@
 create or replace function parley._webhook_delivery_job(delivery_id uuid, run_at timestamptz) returns graphile_worker.job_spec
 language sql
 immutable
-set search_path = pg_catalog, pg_temp
 as $$
   select row(
     'deliver_webhook',

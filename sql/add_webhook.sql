@@ -26,7 +26,6 @@ $$;
 create or replace function parley._check_webhook_url(url text) returns void
 language plpgsql
 immutable
-set search_path = pg_catalog, pg_temp
 as $$
 declare
   scheme text;
@@ -67,7 +66,6 @@ $$;
 create or replace function parley._check_webhook_secret(secret text) returns void
 language plpgsql
 immutable
-set search_path = pg_catalog, pg_temp
 as $$
 begin
   -- Never echo the secret, not even a part of it: messages reach logs.
@@ -87,7 +85,6 @@ $$;
 create or replace function parley._webhook_event_kinds(events text[]) returns text[]
 language plpgsql
 immutable
-set search_path = pg_catalog, pg_temp
 as $$
 declare
   kind text;

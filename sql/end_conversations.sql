@@ -238,7 +238,6 @@ $$;
 -- +-14:59. Immutable, so a query folds it to a constant.
 create or replace function parley._end_conversations_timestamp_pattern() returns text
 language sql immutable
-set search_path = pg_catalog, pg_temp
 as $$
   select '^[1-9][0-9]{3}-((0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])|(0[13-9]|1[0-2])-(29|30)|(0[13578]|1[02])-31)'
       || '[T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?(Z|z|[+-](0[0-9]|1[0-4])(:?[0-5][0-9])?)$'
@@ -247,7 +246,6 @@ $$;
 -- One or more such timestamps separated by commas.
 create or replace function parley._end_conversations_timestamps_pattern() returns text
 language sql immutable
-set search_path = pg_catalog, pg_temp
 as $$
   select format('^(%1$s)(,(%1$s))*$', trim(both '^$' from parley._end_conversations_timestamp_pattern()))
 $$;
@@ -255,7 +253,6 @@ $$;
 -- The top-level fields of one payload (not its conversation_log).
 create or replace function parley._end_conversations_payload_ok(p jsonb) returns boolean
 language sql immutable
-set search_path = pg_catalog, pg_temp
 as $$
   select case when jsonb_typeof(p) is distinct from 'object' then false else coalesce(
     octet_length(p::text) <= parley._limit('payload_bytes')
@@ -295,7 +292,6 @@ $$;
 -- comma is not vouched for.
 create or replace function parley._end_conversations_log_ok(log jsonb) returns boolean
 language sql immutable
-set search_path = pg_catalog, pg_temp
 as $$
   select case
     when log is null or jsonb_typeof(log) <> 'array' then false

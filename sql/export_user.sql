@@ -76,7 +76,6 @@ $$;
 
 create or replace function parley._export_check_profile(profile_id text) returns void
 language plpgsql immutable
-set search_path = pg_catalog, pg_temp
 as $$
 begin
   if profile_id is null or profile_id = '' then
@@ -89,7 +88,6 @@ $$;
 -- results (set once PROCESSED) grouped as in GET /v1/conversations/:id.
 create or replace function parley._export_conversation(c parley.conversations) returns jsonb
 language sql stable
-set search_path = pg_catalog, pg_temp
 as $$
   select to_jsonb(c) - 'profile_id' || jsonb_build_object(
     'messages', coalesce(

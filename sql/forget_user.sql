@@ -112,7 +112,6 @@ $$;
 -- named queue whose lock would be left held.
 create or replace function parley._forget_jobs(event_ids bigint[], delivery_ids uuid[]) returns bigint
 language plpgsql
-set search_path = pg_catalog, pg_temp
 as $$
 declare
   deleted bigint;

@@ -8,7 +8,6 @@
 -- they compute them over real[] in PL/pgSQL.
 create or replace function parley._pgvector_schema() returns name
 language sql stable
-set search_path = pg_catalog, pg_temp
 as $$
   select n.nspname from pg_catalog.pg_extension e join pg_catalog.pg_namespace n on n.oid = e.extnamespace
   where e.extname = 'vector'
@@ -26,7 +25,6 @@ $$;
 create or replace function parley._vector_ranking(conversation_ids text[], query real[], pool integer)
 returns table (conversation_id text, similarity double precision)
 language plpgsql stable
-set search_path = pg_catalog, pg_temp
 as $$
 #variable_conflict use_column
 declare
@@ -244,7 +242,6 @@ $$;
 
 create or replace function parley._check_query_embedding(query_embedding real[]) returns void
 language plpgsql immutable
-set search_path = pg_catalog, pg_temp
 as $$
 begin
   if array_ndims(query_embedding) is distinct from 1 or cardinality(query_embedding) = 0 then
@@ -269,7 +266,6 @@ $$;
 -- query's words (or its start), without markup.
 create or replace function parley._snippet(content text, language regconfig, words tsquery) returns text
 language sql stable
-set search_path = pg_catalog, pg_temp
 as $$
   select case
     when content is null then null

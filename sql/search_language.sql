@@ -2,7 +2,6 @@
 -- queries: one setting, english unless changed (README, "Search").
 create or replace function parley.search_language() returns regconfig
 language sql stable
-set search_path = pg_catalog, pg_temp
 as $$
   select language from parley.search_settings
 $$;
@@ -13,7 +12,6 @@ $$;
 -- Owner only (no role is granted it).
 create or replace function parley.set_search_language(language text) returns regconfig
 language plpgsql
-set search_path = pg_catalog, pg_temp
 as $$
 declare
   wanted regconfig;

@@ -4,8 +4,8 @@
 -- may EXECUTE a new function) and are closed here, in the same transaction, so
 -- no caller ever sees them open. Each run first takes everything away, so this
 -- file is the whole truth about the grants, not a diff. It is also the one
--- place that says which functions run as their owner (security definer, at
--- the end of this file): the function files above declare it for none.
+-- place that sets each function's search_path and says which run as their
+-- owner (security definer): the end of this file.
 
 revoke all on schema parley from public;
 revoke all on all tables in schema parley from public, parley_app, parley_worker, parley_reader;
@@ -117,29 +117,33 @@ begin
 end
 $$;
 
--- Security definer, in one place: every function in schema parley that one of
--- the roles above may execute runs as its owner, so the roles need no right
--- on the tables and internals it uses; so does every trigger function (a
--- trigger runs its function with the rights of whoever fires it: the change
--- log and the webhook deliveries are written for a role that may not write
--- them). Each gets a search_path of pg_catalog and pg_temp alone, last, so no
--- caller's object can stand in for a built-in; their bodies name Parley's
--- objects with the schema. CREATE OR REPLACE FUNCTION in the files above
--- resets both attributes, so this runs on every migrate, after the grants,
--- in the same transaction: no caller ever sees a function without them.
+-- Function security, in one place. Every function in schema parley gets a
+-- search_path of pg_catalog and pg_temp alone, pg_temp last, so that no
+-- caller's object can stand in for a built-in; the bodies name Parley's
+-- objects with their schema. Every function one of the roles above may
+-- execute runs as its owner (security definer), so the roles need no right on
+-- the tables and internals it uses; so does every trigger function (a trigger
+-- runs its function with the rights of whoever fires it: the change log and
+-- the webhook deliveries are written for roles that may not write them). The
+-- others run as their caller. The function files declare none of this, and
+-- CREATE OR REPLACE FUNCTION resets it, so this runs on every migrate, after
+-- them and the grants, in the same transaction: no caller ever sees a
+-- function without it.
 do $$
 declare
-  fn regprocedure;
+  fn record;
 begin
   for fn in
-    select p.oid::regprocedure from pg_catalog.pg_proc p
-    where p.pronamespace = 'parley'::regnamespace
-      and (p.prorettype = 'trigger'::regtype
-        or has_function_privilege('parley_app', p.oid, 'EXECUTE')
-        or has_function_privilege('parley_worker', p.oid, 'EXECUTE')
-        or has_function_privilege('parley_reader', p.oid, 'EXECUTE'))
+    select p.oid::regprocedure as signature,
+           p.prorettype = 'trigger'::regtype
+             or has_function_privilege('parley_app', p.oid, 'EXECUTE')
+             or has_function_privilege('parley_worker', p.oid, 'EXECUTE')
+             or has_function_privilege('parley_reader', p.oid, 'EXECUTE') as definer
+    from pg_catalog.pg_proc p
+    where p.pronamespace = 'parley'::regnamespace and p.prokind in ('f', 'p')
   loop
-    execute format('alter function %s security definer set search_path = pg_catalog, pg_temp', fn);
+    execute format('alter routine %s security %s set search_path = pg_catalog, pg_temp',
+      fn.signature, case when fn.definer then 'definer' else 'invoker' end);
   end loop;
 end
 $$;
