@@ -11,6 +11,18 @@ begin
 end
 $$;
 
+-- A required text argument: neither null nor empty. (A field of a JSON
+-- payload: parley._text_field.)
+create or replace function parley._require(field text, value text) returns void
+language plpgsql immutable
+as $$
+begin
+  if value is null or value = '' then
+    perform parley._reject(field, 'is required');
+  end if;
+end
+$$;
+
 create or replace function parley._describe(value jsonb) returns text
 language sql immutable
 as $$

@@ -32,9 +32,7 @@ declare
   authority text;
   port integer;
 begin
-  if url is null or url = '' then
-    perform parley._reject('url', 'is required');
-  end if;
+  perform parley._require('url', url);
   if length(url) > 2048 then
     perform parley._reject('url', format('is %s characters long; the limit is 2048', length(url)));
   end if;
@@ -69,9 +67,7 @@ immutable
 as $$
 begin
   -- Never echo the secret, not even a part of it: messages reach logs.
-  if secret is null or secret = '' then
-    perform parley._reject('secret', 'is required');
-  end if;
+  perform parley._require('secret', secret);
   if length(secret) < 16 then
     perform parley._reject('secret', format('must be at least 16 characters long (got %s)', length(secret)));
   end if;

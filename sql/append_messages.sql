@@ -6,9 +6,7 @@ as $$
 declare
   conversation parley.conversations;
 begin
-  if conversation_id is null or conversation_id = '' then
-    perform parley._reject('conversation_id', 'is required');
-  end if;
+  perform parley._require('conversation_id', append_messages.conversation_id);
   if octet_length(messages::text) > parley._limit('payload_bytes') then
     perform parley._reject('messages', format('is %s bytes; the limit is %s', octet_length(messages::text), parley._limit('payload_bytes')));
   end if;

@@ -17,7 +17,7 @@ as $$
 declare
   v_profile text := export_user_profile.profile_id;
 begin
-  perform parley._export_check_profile(v_profile);
+  perform parley._require('profile_id', v_profile);
   return jsonb_build_object(
     'profile_id', v_profile,
     'friendship_status',
@@ -41,7 +41,7 @@ declare
   v_after text := export_user_conversations.after_conversation_id;
   after_started timestamptz;
 begin
-  perform parley._export_check_profile(v_profile);
+  perform parley._require('profile_id', v_profile);
   if page_size < 1 or page_size > 1000 then
     perform parley._reject('page_size', format('must be between 1 and 1000 (got %s)', page_size));
   end if;
@@ -74,16 +74,6 @@ as $$
              '[]'::jsonb))
 $$;
 
-create or replace function parley._export_check_profile(profile_id text) returns void
-language plpgsql immutable
-as $$
-begin
-  if profile_id is null or profile_id = '' then
-    perform parley._reject('profile_id', 'is required');
-  end if;
-end
-$$;
-
 -- A conversation with its messages, its vector and its event; the event's
 -- results (set once PROCESSED) grouped as in GET /v1/conversations/:id.
 create or replace function parley._export_conversation(c parley.conversations) returns jsonb
@@ -109,3 +99,6 @@ as $$
                    'session_emotion', ev.session_emotion) end)
        from parley.conversation_events ev where ev.conversation_id = c.conversation_id))
 $$;
+
+-- Replaced by parley._require; a database migrated before would keep it.
+drop function if exists parley._export_check_profile(text);

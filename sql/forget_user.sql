@@ -34,9 +34,7 @@ declare
   n_deliveries bigint;
   delivery_ids uuid[];
 begin
-  if v_profile is null or v_profile = '' then
-    perform parley._reject('profile_id', 'is required');
-  end if;
+  perform parley._require('profile_id', v_profile);
 
   select coalesce(array_agg(e.event_id order by e.event_id), '{}') into event_ids
   from (select ce.event_id from parley.conversation_events ce

@@ -118,9 +118,7 @@ declare
   v_any tsquery;
   v_pool integer;
 begin
-  if v_profile is null or v_profile = '' then
-    perform parley._reject('profile_id', 'is required');
-  end if;
+  perform parley._require('profile_id', v_profile);
   if length(v_profile) > parley._limit('id_chars') then
     perform parley._reject('profile_id', format('is %s characters long; the limit is %s', length(v_profile), parley._limit('id_chars')));
   end if;
