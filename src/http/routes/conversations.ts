@@ -52,7 +52,6 @@ export const conversationRoutes: FastifyPluginAsyncZod<RouteContext> = async (ap
     },
   }, async (request, reply) => {
     const { conversation_id: conversationId } = request.params;
-    bindLog(request, { conversation_id: conversationId });
     const appended = await appendMessages(pool, conversationId, request.body.messages);
     return reply.code(200).send({ conversation_id: conversationId, appended });
   });
@@ -67,7 +66,6 @@ export const conversationRoutes: FastifyPluginAsyncZod<RouteContext> = async (ap
     },
   }, async (request, reply) => {
     const { conversation_id: conversationId } = request.params;
-    bindLog(request, { conversation_id: conversationId });
     const eventId = await closeConversation(pool, conversationId);
     bindLog(request, { event_id: eventId });
     const event = await readEventStatus(db, eventId);
@@ -82,7 +80,6 @@ export const conversationRoutes: FastifyPluginAsyncZod<RouteContext> = async (ap
       response: { 200: conversationDetailSchema, ...errorResponses(400, 401, 404, 503) },
     },
   }, async (request, reply) => {
-    bindLog(request, { conversation_id: request.params.conversation_id });
     const detail = await readConversation(db, request.params.conversation_id);
     if (detail.event) bindLog(request, { event_id: detail.event.event_id });
     return reply.code(200).send(detail);
