@@ -19,7 +19,7 @@ import { sendError } from "./errors.js";
 import { EventHub } from "./stream/hub.js";
 import { metricsPlugin } from "./metrics.js";
 import { conversationRoutes } from "./routes/conversations.js";
-import type { RouteContext } from "./routes/context.js";
+import { bindLog, type RouteContext } from "./routes/context.js";
 import { dashboardRoutes } from "./routes/dashboard.js";
 import { eventRoutes } from "./routes/events.js";
 import { healthRoutes } from "./routes/health.js";
@@ -108,6 +108,11 @@ export function buildApp(options: AppOptions): FastifyInstance {
 
   app.addHook("onRequest", async (request, reply) => {
     reply.header("x-request-id", request.id);
+  });
+  // The ids in a route's path (conversation_id, profile_id, event_id, webhook_id), once
+  // validated, are in every later log line of the request, the completion line included.
+  app.addHook("preHandler", async (request) => {
+    if (request.routeOptions.schema?.params) bindLog(request, request.params as Record<string, unknown>);
   });
   if (auth === "keys") app.register(authPlugin, { keyHashes: config.api.keyHashes });
 

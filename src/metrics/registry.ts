@@ -3,7 +3,7 @@
 
 import { performance } from "node:perf_hooks";
 import type pg from "pg";
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type CollectFunction } from "prom-client";
 import type { Embedder } from "../embed/embedder.js";
 import { OUTCOMES, type Outcome } from "../worker/process-batch.js";
 import type { Logger } from "../log.js";
@@ -46,57 +46,26 @@ export function createMetrics(options: MetricsOptions = {}): ParleyMetrics {
   const registry = new Registry();
   if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
 
-  const processed = new Counter({
-    name: "parley_events_processed_total",
-    help: "Claimed events by outcome: processed, retry_scheduled, failed (retries exhausted or not retryable), already_done (finished elsewhere or deleted), released (given back, claimed again later).",
-    labelNames: ["status"] as const,
-    registers: [registry],
-  });
+  // Every metric below is registered in this one registry.
+  const counter = <L extends string = never>(
+    name: string, help: string, more: { labelNames?: readonly L[]; collect?: CollectFunction<Counter<L>> } = {},
+  ) => new Counter<L>({ name, help, registers: [registry], ...more });
+  const histogram = <L extends string = never>(name: string, help: string, more: { buckets: number[]; labelNames?: readonly L[] }) =>
+    new Histogram<L>({ name, help, registers: [registry], ...more });
+
+  const processed = counter("parley_events_processed_total",
+    "Claimed events by outcome: processed, retry_scheduled, failed (retries exhausted or not retryable), already_done (finished elsewhere or deleted), released (given back, claimed again later).",
+    { labelNames: ["status"] });
   // Present from the first scrape, so rate() and alerts see zeros rather than no series.
   for (const status of OUTCOMES) processed.inc({ status }, 0);
 
-  const processingSeconds = new Histogram({
-    name: "parley_event_processing_seconds",
-    help: "Worker time per processing attempt: its batch's time (claim to commit) shared among the batch's events.",
-    buckets: SECONDS_FAST,
-    registers: [registry],
-  });
-  const batchEvents = new Histogram({
-    name: "parley_batch_events",
-    help: "Events per batch a worker claimed and processed together.",
-    buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000],
-    registers: [registry],
-  });
-  const batchSeconds = new Histogram({
-    name: "parley_batch_seconds",
-    help: "Time a worker spent on one batch, claim to commit.",
-    buckets: SECONDS_FAST,
-    registers: [registry],
-  });
-  const endToEndSeconds = new Histogram({
-    name: "parley_event_end_to_end_seconds",
-    help: "From the end_conversation commit to PROCESSED, retries included.",
-    buckets: SECONDS_END_TO_END,
-    registers: [registry],
-  });
-  const requeued = new Counter({
-    name: "parley_reconciler_requeued_total",
-    help: "Unfinished events the reconciler found without a live job and queued again.",
-    registers: [registry],
-  });
-  const embeddingErrors = new Counter({
-    name: "parley_embedding_errors_total",
-    help: "Calls to the embedding provider that failed (timeouts, refusals, bad answers).",
-    labelNames: ["model"] as const,
-    registers: [registry],
-  });
-  const embeddingSeconds = new Histogram({
-    name: "parley_embedding_seconds",
-    help: "Duration of each call to the embedding provider (cache misses only), failures included.",
-    labelNames: ["model"] as const,
-    buckets: SECONDS_FAST,
-    registers: [registry],
-  });
+  const processingSeconds = histogram("parley_event_processing_seconds", "Worker time per processing attempt: its batch's time (claim to commit) shared among the batch's events.", { buckets: SECONDS_FAST });
+  const batchEvents = histogram("parley_batch_events", "Events per batch a worker claimed and processed together.", { buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000] });
+  const batchSeconds = histogram("parley_batch_seconds", "Time a worker spent on one batch, claim to commit.", { buckets: SECONDS_FAST });
+  const endToEndSeconds = histogram("parley_event_end_to_end_seconds", "From the end_conversation commit to PROCESSED, retries included.", { buckets: SECONDS_END_TO_END });
+  const requeued = counter("parley_reconciler_requeued_total", "Unfinished events the reconciler found without a live job and queued again.");
+  const embeddingErrors = counter("parley_embedding_errors_total", "Calls to the embedding provider that failed (timeouts, refusals, bad answers).", { labelNames: ["model"] });
+  const embeddingSeconds = histogram("parley_embedding_seconds", "Duration of each call to the embedding provider (cache misses only), failures included.", { buckets: SECONDS_FAST, labelNames: ["model"] });
 
   const caches: Array<{ source: { stats(): { hits: number; misses: number } }; hits: number; misses: number }> = [];
   // Counters only go up: each scrape adds what the caches counted since the last one.
@@ -109,18 +78,12 @@ export function createMetrics(options: MetricsOptions = {}): ParleyMetrics {
     }
     return delta;
   };
-  new Counter({
-    name: "parley_embedding_cache_hits_total",
-    help: "Texts whose embedding came from memory or parley.embedding_cache.",
-    registers: [registry],
+  counter("parley_embedding_cache_hits_total", "Texts whose embedding came from memory or parley.embedding_cache.", {
     collect() {
       this.inc(drainCaches("hits"));
     },
   });
-  new Counter({
-    name: "parley_embedding_cache_misses_total",
-    help: "Texts sent to the embedding provider.",
-    registers: [registry],
+  counter("parley_embedding_cache_misses_total", "Texts sent to the embedding provider.", {
     collect() {
       this.inc(drainCaches("misses"));
     },

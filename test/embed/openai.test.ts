@@ -77,10 +77,13 @@ describe("OpenAIEmbedder", () => {
     expect(missing.message).toContain("PARLEY_OPENAI_API_KEY is not set");
   });
 
-  it("a 403 fails for good", async () => {
-    server = await fakeServer((_, response) => json(response, 403, { error: { message: "country not supported" } }));
+  it.each<[string, number, string, string]>([
+    ["a 403 fails for good", 403, "country not supported", "embedding_auth_failed"],
+    ["a 400 (input the server refuses) fails for good", 400, "maximum context length is 8192 tokens", "embedding_rejected"],
+  ])("%s", async (_name, status, message, reason) => {
+    server = await fakeServer((_, response) => json(response, status, { error: { message } }));
     const error = await failure(new OpenAIEmbedder({ ...OPENAI_DEFAULTS, baseUrl: server.url, apiKey: KEY }).embed(["x"]));
-    expect(error).toMatchObject({ reason: "embedding_auth_failed", retryable: false });
+    expect(error).toMatchObject({ reason, retryable: false });
   });
 
   it("an unknown model is a 404 that fails for good and names the model setting", async () => {
@@ -89,12 +92,6 @@ describe("OpenAIEmbedder", () => {
     expect(error).toMatchObject({ reason: "embedding_model_not_found", retryable: false });
     expect(error.message).toContain("The model `text-embedding-9` does not exist");
     expect(error.message).toContain("PARLEY_OPENAI_MODEL=text-embedding-9");
-  });
-
-  it("a 400 (input the server refuses) fails for good", async () => {
-    server = await fakeServer((_, response) => json(response, 400, { error: { message: "maximum context length is 8192 tokens" } }));
-    const error = await failure(new OpenAIEmbedder({ ...OPENAI_DEFAULTS, baseUrl: server.url, apiKey: KEY }).embed(["x"]));
-    expect(error).toMatchObject({ reason: "embedding_rejected", retryable: false });
   });
 
   it("429 and 5xx are transient", async () => {

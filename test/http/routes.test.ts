@@ -81,6 +81,10 @@ describe("authentication", () => {
 });
 
 describe("request ids and logs", () => {
+  /** The "request completed" line of the request that got this response. */
+  const completionLine = (response: { headers: Record<string, unknown> }) => logs.lines.map((line) => JSON.parse(line)).find((line) =>
+    line.msg === "request completed" && line.request_id === response.headers["x-request-id"]);
+
   it("answers with the request id, the caller's own when it sends a sane one", async () => {
     const fresh = await get("/v1/users/u1/state");
     expect(fresh.headers["x-request-id"]).toMatch(/^[0-9a-f-]{36}$/);
@@ -94,9 +98,12 @@ describe("request ids and logs", () => {
     const payload = endPayload();
     const response = await post("/v1/conversations/end", payload);
     const { event_id } = response.json();
-    const completed = logs.lines.map((line) => JSON.parse(line)).find((line) =>
-      line.msg === "request completed" && line.request_id === response.headers["x-request-id"]);
-    expect(completed).toMatchObject({ conversation_id: payload.conversation_id, event_id, api_key: 1 });
+    expect(completionLine(response)).toMatchObject({ conversation_id: payload.conversation_id, event_id, api_key: 1 });
+  });
+
+  it("logs the ids in a route's path on the request's lines", async () => {
+    const response = await get("/v1/users/u-logged/state");
+    expect(completionLine(response)).toMatchObject({ profile_id: "u-logged", api_key: 1 });
   });
 });
 

@@ -53,15 +53,15 @@ export function until<T>(probe: () => Promise<T | undefined | null | false>, tim
 }
 
 /**
- * Waits until every transaction that began before now has ended, anywhere on
- * the server: then every change committed so far is below the change log's
+ * Waits until every transaction of this database that began before now has
+ * ended: then every change committed so far is below the change log's
  * horizon, and a resumed stream's backlog holds it (sql/event_changes.sql).
  */
 export async function changesSettled(pool: pg.Pool): Promise<void> {
   const { rows: [now] } = await pool.query<{ txid: string }>("select pg_current_xact_id()::text as txid");
   await until(async () => {
     const { rows: [horizon] } = await pool.query<{ passed: boolean }>(
-      "select pg_snapshot_xmin(pg_current_snapshot()) > $1::xid8 as passed", [now!.txid]);
+      "select txid > $1::xid8 as passed from parley.event_changes_head()", [now!.txid]);
     return horizon!.passed;
   });
 }

@@ -152,42 +152,30 @@ describe("sessionEmotion", () => {
     expect(sessionEmotion([msg("agent", "I love this, it is great!"), msg("system", "I hate it")])).toEqual(neutral);
   });
 
-  it("averages the AFINN comparative score of user messages", () => {
-    // "I love this movie, it is great!": score 6 over 7 tokens; "I watched it yesterday.": 0.
-    expect(sessionEmotion([user("I love this movie, it is great!"), user("I watched it yesterday.")])).toEqual({
-      label: "positive",
-      valence: 0.4286,
-      positive_messages: 1,
-      negative_messages: 0,
-    });
-  });
-
-  it("labels a negative session", () => {
-    expect(sessionEmotion([user("This is terrible and I hate it.")])).toEqual({
-      label: "negative",
-      valence: -0.8571,
-      positive_messages: 0,
-      negative_messages: 1,
-    });
-  });
-
-  it("ignores agent messages", () => {
-    const messages = [msg("agent", "This is terrible and I hate it."), user("I am so happy today")];
-    expect(sessionEmotion(messages)).toEqual({
-      label: "positive",
-      valence: 0.6,
-      positive_messages: 1,
-      negative_messages: 0,
-    });
-  });
-
-  it("is neutral when positive and negative messages cancel out, and still counts both", () => {
-    expect(sessionEmotion([user("I love this movie, it is great!"), user("This is terrible and I hate it.")])).toEqual({
-      label: "neutral",
-      valence: 0,
-      positive_messages: 1,
-      negative_messages: 1,
-    });
+  it.each<[string, Message[], ReturnType<typeof sessionEmotion>]>([
+    [
+      "averages the AFINN comparative score of user messages",
+      // "I love this movie, it is great!": score 6 over 7 tokens; "I watched it yesterday.": 0.
+      [user("I love this movie, it is great!"), user("I watched it yesterday.")],
+      { label: "positive", valence: 0.4286, positive_messages: 1, negative_messages: 0 },
+    ],
+    [
+      "labels a negative session",
+      [user("This is terrible and I hate it.")],
+      { label: "negative", valence: -0.8571, positive_messages: 0, negative_messages: 1 },
+    ],
+    [
+      "ignores agent messages",
+      [msg("agent", "This is terrible and I hate it."), user("I am so happy today")],
+      { label: "positive", valence: 0.6, positive_messages: 1, negative_messages: 0 },
+    ],
+    [
+      "is neutral when positive and negative messages cancel out, and still counts both",
+      [user("I love this movie, it is great!"), user("This is terrible and I hate it.")],
+      { label: "neutral", valence: 0, positive_messages: 1, negative_messages: 1 },
+    ],
+  ])("%s", (_name, messages, emotion) => {
+    expect(sessionEmotion(messages)).toEqual(emotion);
   });
 
   it("clamps valence to 1", () => {

@@ -2,7 +2,7 @@
 // sql/event_changes.sql, sql/prune_event_changes.sql): one row per event insert
 // and status change, one NOTIFY per transaction, and a read order in which a
 // reader never finds a new change behind a position it has passed.
-import { describe, expect } from "vitest";
+import { describe, expect, inject } from "vitest";
 import pg from "pg";
 import { it, type TestDatabase } from "../support/database.js";
 import { conversationPayload, endConversation, waitFor } from "../support/fixtures.js";
@@ -56,9 +56,8 @@ async function readAll(database: TestDatabase, after: Position) {
 }
 
 /**
- * Reads until what `done` wants has passed the horizon. The horizon is the
- * whole server's: a write transaction of any database (the other test files'
- * among them) that began before ours keeps our rows back until it ends, as
+ * Reads until what `done` wants has passed the horizon: a write transaction of
+ * this database that began before ours keeps our rows back until it ends, as
  * the hub waits for it too.
  */
 async function readUntil(database: TestDatabase, after: Position, done: (read: Awaited<ReturnType<typeof readAll>>) => boolean) {
@@ -121,6 +120,22 @@ describe("the change log", () => {
     expect(order.indexOf(early.value)).toBeGreaterThanOrEqual(0);
     expect(order.indexOf(early.value)).toBeLessThan(order.indexOf(late.value));
     for (const item of after.changes) expect(comparePositions(item.at, whileEarlyRuns.last)).toBeGreaterThan(0);
+  });
+
+  it("is not held back by a write transaction of another database on the same server", async ({ database }) => {
+    const start = (await readAll(database, ORIGIN)).last;
+    const elsewhere = new pg.Client({ connectionString: inject("adminUrl") });
+    await elsewhere.connect();
+    try {
+      await elsewhere.query("begin");
+      const { rows: [other] } = await elsewhere.query<{ txid: string }>("select pg_current_xact_id()::text as txid");
+      const eventId = await endConversation(database.pool, conversationPayload());
+      const read = await readUntil(database, start, (found) => found.changes.some((item) => item.change.event_id === eventId));
+      expect(read.horizon).toBeGreaterThan(BigInt(other!.txid));
+    } finally {
+      await elsewhere.query("rollback");
+      await elsewhere.end();
+    }
   });
 
   it("gives each event once at its latest change when asked for where events stand", async ({ database }) => {

@@ -187,25 +187,49 @@ describe("parley.forget_user", () => {
 });
 
 describe("forget_user and a worker applying one of the user's events (lock order)", () => {
+  interface Race {
+    profileId: string;
+    conversation: SeededConversation;
+    worker: pg.PoolClient;
+    forgetter: pg.PoolClient;
+  }
+
+  /** A user with one ended conversation, and two connections of their own: a worker's and forget_user's. */
+  async function race(database: TestDatabase, text: string, run: (race: Race) => Promise<void>): Promise<void> {
+    const profileId = uniqueId("race");
+    const [conversation] = await endConversations(database.pool, profileId, [[text]]);
+    const worker = await database.pool.connect();
+    const forgetter = await database.pool.connect();
+    try {
+      await run({ profileId, conversation: conversation!, worker, forgetter });
+    } finally {
+      // Whatever transaction a failed assertion left open.
+      await forgetter.query("rollback").catch(() => {});
+      await worker.query("rollback").catch(() => {});
+      worker.release();
+      forgetter.release();
+    }
+  }
+
+  async function backendPid(client: pg.PoolClient): Promise<number> {
+    return (await client.query<{ pid: number }>("select pg_backend_pid() as pid")).rows[0]!.pid;
+  }
+
   async function backendWaitingOnLock(database: TestDatabase, pid: number): Promise<boolean> {
     const { rows } = await database.pool.query<{ waiting: boolean }>(
       "select wait_event_type = 'Lock' as waiting from pg_stat_activity where pid = $1", [pid]);
     return rows[0]?.waiting === true;
   }
 
-  it("a worker that locked the event first finishes; forget waits, then removes what it wrote", async ({ database }) => {
-    const profileId = uniqueId("race");
-    const [conversation] = await endConversations(database.pool, profileId, [["a worker is applying this one right now"]]);
-    const worker = await database.pool.connect();
-    const forgetter = await database.pool.connect();
-    try {
+  it("a worker that locked the event first finishes; forget waits, then removes what it wrote", ({ database }) =>
+    race(database, "a worker is applying this one right now", async ({ profileId, conversation, worker, forgetter }) => {
       // The worker's apply transaction: event row first, then the user's rows.
       await worker.query("begin");
-      await worker.query("select status from parley.conversation_events where event_id = $1 for update", [conversation!.eventId]);
+      await worker.query("select status from parley.conversation_events where event_id = $1 for update", [conversation.eventId]);
       await worker.query("insert into parley.friendship_status (profile_id, friendship_score) values ($1, 3)", [profileId]);
-      await worker.query("update parley.conversation_events set status = 'PROCESSED', processed_at = now() where event_id = $1", [conversation!.eventId]);
+      await worker.query("update parley.conversation_events set status = 'PROCESSED', processed_at = now() where event_id = $1", [conversation.eventId]);
 
-      const forgetterPid = (await forgetter.query<{ pid: number }>("select pg_backend_pid() as pid")).rows[0]!.pid;
+      const forgetterPid = await backendPid(forgetter);
       let settled = false;
       const forgetting = forget(forgetter, profileId).finally(() => (settled = true));
       await waitFor(() => backendWaitingOnLock(database, forgetterPid));
@@ -214,35 +238,20 @@ describe("forget_user and a worker applying one of the user's events (lock order
       await worker.query("commit");
       const counts = await forgetting;
       expect(counts).toMatchObject({ conversations: 1, events: 1, friendship_status: 1 });
-      expect(await rowsMentioning(database.pool, [profileId, conversation!.conversationId, ...conversation!.texts])).toEqual([]);
-    } finally {
-      await worker.query("rollback").catch(() => {});
-      worker.release();
-      forgetter.release();
-    }
-  });
+      expect(await rowsMentioning(database.pool, [profileId, conversation.conversationId, ...conversation.texts])).toEqual([]);
+    }));
 
-  it("a worker that comes second finds the event gone and has nothing to write", async ({ database }) => {
-    const profileId = uniqueId("race");
-    const [conversation] = await endConversations(database.pool, profileId, [["forgotten before the worker got to it"]]);
-    const forgetter = await database.pool.connect();
-    const worker = await database.pool.connect();
-    try {
+  it("a worker that comes second finds the event gone and has nothing to write", ({ database }) =>
+    race(database, "forgotten before the worker got to it", async ({ profileId, conversation, worker, forgetter }) => {
       await forgetter.query("begin");
       await forget(forgetter, profileId);
-      const workerPid = (await worker.query<{ pid: number }>("select pg_backend_pid() as pid")).rows[0]!.pid;
+      const workerPid = await backendPid(worker);
       await worker.query("begin");
-      const locking = worker.query("select status from parley.conversation_events where event_id = $1 for update", [conversation!.eventId]);
+      const locking = worker.query("select status from parley.conversation_events where event_id = $1 for update", [conversation.eventId]);
       await waitFor(() => backendWaitingOnLock(database, workerPid));
       await forgetter.query("commit");
       expect((await locking).rows).toEqual([]);
       await worker.query("commit");
-      expect(await rowsMentioning(database.pool, [profileId, conversation!.conversationId])).toEqual([]);
-    } finally {
-      await forgetter.query("rollback").catch(() => {});
-      await worker.query("rollback").catch(() => {});
-      forgetter.release();
-      worker.release();
-    }
-  });
+      expect(await rowsMentioning(database.pool, [profileId, conversation.conversationId])).toEqual([]);
+    }));
 });

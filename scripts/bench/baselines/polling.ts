@@ -2,17 +2,15 @@
 // queue) and a cron process looks for PENDING rows every 10 s (or 1 s).
 import path from "node:path";
 import { benchPool } from "../database.js";
-import { nextMessage, ROOT, startChild, stopChild, killChild, type Child } from "../children.js";
+import { nextMessage, ROOT, startChild, type Child } from "../children.js";
 import type { Design, ProcessingOptions } from "../design.js";
 import type { Payload } from "../payloads.js";
 import { insertConversations } from "./plain-sql.js";
 import type { PollerStart } from "./polling-worker.js";
+import { OneProcessDesign } from "./one-process.js";
 
-export class PollingDesign implements Design {
-  readonly processes = true;
+export class PollingDesign extends OneProcessDesign implements Design {
   readonly pool;
-  private poller: Child | undefined;
-  private lastOptions: ProcessingOptions | undefined;
 
   constructor(
     readonly id: "polling-10s" | "polling-1s",
@@ -22,6 +20,7 @@ export class PollingDesign implements Design {
     public staleAfterSeconds = 30,
     poolSize = 8,
   ) {
+    super();
     this.pool = benchPool(url, poolSize, `parley-bench-${id}`);
   }
 
@@ -33,8 +32,7 @@ export class PollingDesign implements Design {
     await insertConversations(this.pool, payloads);
   }
 
-  async startProcessing(options: ProcessingOptions): Promise<void> {
-    this.lastOptions = options;
+  protected async spawn(options: ProcessingOptions): Promise<Child> {
     const child = startChild(path.join(ROOT, "scripts/bench/baselines/polling-worker.ts"), {});
     const start: PollerStart = {
       type: "start", url: this.url, intervalMs: this.intervalMs, concurrency: options.concurrency * options.workers, embedder: options.embedder,
@@ -42,30 +40,6 @@ export class PollingDesign implements Design {
     };
     child.process.send(start);
     await nextMessage(child, "ready");
-    this.poller = child;
-  }
-
-  /** SIGKILLs the poller and starts a new one (the fault run). */
-  async killPoller(): Promise<number> {
-    if (!this.poller || !this.lastOptions) throw new Error("no poller running");
-    const pid = this.poller.pid;
-    await killChild(this.poller);
-    await this.startProcessing(this.lastOptions);
-    return pid;
-  }
-
-  async stopProcessing(): Promise<void> {
-    if (this.poller) await stopChild(this.poller);
-    this.poller = undefined;
-  }
-
-  backgroundPids(): number[] {
-    return this.poller ? [this.poller.pid] : [];
-  }
-
-  async close(options: { abandon?: boolean } = {}): Promise<void> {
-    if (options.abandon && this.poller) await killChild(this.poller);
-    await this.stopProcessing();
-    await this.pool.end();
+    return child;
   }
 }

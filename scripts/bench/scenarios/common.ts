@@ -4,7 +4,7 @@ import type { BenchContext, Collector } from "../context.js";
 import type { ScenarioId } from "../results.js";
 import { waitProcessed, type Design, type DesignId } from "../design.js";
 import { sequential } from "../load.js";
-import { makePayloads } from "../payloads.js";
+import { makePayloads, type PayloadSet } from "../payloads.js";
 
 /** A few calls before measuring: opens connections, prepares statements, wakes the workers. */
 export async function warmUp(design: Design, label: string, count = 5, waitForProcessing = design.processes): Promise<void> {
@@ -54,4 +54,13 @@ export async function drainTime(pool: pg.Pool, prefix: string, from: "claim" | "
             extract(epoch from max(processed_at) - min(${from === "claim" ? "last_attempt_at" : "created_at"}))::float8 as seconds
      from parley.conversation_events where status = 'PROCESSED' and starts_with(conversation_id, $1)`, [prefix]);
   return { count: row?.count ?? 0, seconds: row?.seconds ?? 0 };
+}
+
+/** A backlog split into the batches it is loaded in, outside the timing, before a drain. */
+export function preloadBatches(set: PayloadSet, size = 200): PayloadSet[] {
+  const batches: PayloadSet[] = [];
+  for (let i = 0; i < set.payloads.length; i += size) {
+    batches.push({ payloads: set.payloads.slice(i, i + size), json: set.json.slice(i, i + size) });
+  }
+  return batches;
 }

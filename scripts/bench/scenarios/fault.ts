@@ -32,10 +32,10 @@ export async function runFault(context: BenchContext): Promise<void> {
         await parley.startProcessing({ embedder: "hashing", workers: plan.workers, concurrency: plan.concurrency });
       },
     },
-    { design: queue, kill: () => queue.killServer() },
+    { design: queue, kill: () => queue.killAndRestart() },
     ...(polling ? [{
       design: polling,
-      kill: () => polling.killPoller(),
+      kill: () => polling.killAndRestart(),
       restart: async () => {
         await polling.stopProcessing();
         polling.staleAfterSeconds = plan.faultStaleAfterSeconds;

@@ -13,15 +13,13 @@ import type { BenchContext } from "../context.js";
 import { design as designOf } from "../context.js";
 import { DESIGN_IDS, waitProcessed, type Design } from "../design.js";
 import { createDesign } from "../designs/index.js";
-import { drainTime, warmUp } from "./common.js";
+import { drainTime, preloadBatches, warmUp } from "./common.js";
 import { residentMemory } from "../children.js";
 import type { ParleyDesign } from "../designs/parley.js";
 import type { RawFloorDesign } from "../baselines/raw-floor.js";
 import { insertConversations } from "../baselines/plain-sql.js";
 import { closedLoop } from "../load.js";
 import { makePayloads, rowsPerConversation, type PayloadSet } from "../payloads.js";
-
-const PRELOAD_BATCH = 200;
 
 export async function runSaturation(context: BenchContext): Promise<void> {
   await ingest(context);
@@ -64,10 +62,9 @@ async function ingest(context: BenchContext): Promise<void> {
 }
 
 async function preload(design: Design, set: PayloadSet): Promise<void> {
-  for (let i = 0; i < set.payloads.length; i += PRELOAD_BATCH) {
-    const payloads = set.payloads.slice(i, i + PRELOAD_BATCH);
-    if (design.id === "parley") await design.writeMany!(payloads, set.json.slice(i, i + PRELOAD_BATCH));
-    else await insertConversations(design.pool, payloads);
+  for (const batch of preloadBatches(set)) {
+    if (design.id === "parley") await design.writeMany!(batch.payloads, batch.json);
+    else await insertConversations(design.pool, batch.payloads);
   }
 }
 

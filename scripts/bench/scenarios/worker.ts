@@ -17,14 +17,13 @@ import pg from "pg";
 import type { BenchContext } from "../context.js";
 import { ROOT, startChild, stopChild, type Child } from "../children.js";
 import { waitProcessed } from "../design.js";
-import { drainTime } from "./common.js";
+import { drainTime, preloadBatches } from "./common.js";
 import { makePayloads, type PayloadSet } from "../payloads.js";
 import { insertConversations } from "../baselines/plain-sql.js";
 import { closedLoop } from "../load.js";
 import { summarize } from "../stats.js";
 import { LocalEmbedder } from "../../../src/embed/local.js";
 
-const PRELOAD_BATCH = 200;
 /** Job slots per worker process, as `npm run worker` runs by default; the same for graphile-worker alone. */
 const CONCURRENCY = 4;
 
@@ -235,8 +234,8 @@ async function drainParley(
   const pool = new pg.Pool({ connectionString: url, max: 2 });
   const workers: Child[] = [];
   try {
-    for (let i = 0; i < count; i += PRELOAD_BATCH) {
-      await pool.query("select parley.end_conversations($1::jsonb)", [`[${payloads.json.slice(i, i + PRELOAD_BATCH).join(",")}]`]);
+    for (const batch of preloadBatches(payloads)) {
+      await pool.query("select parley.end_conversations($1::jsonb)", [`[${batch.json.join(",")}]`]);
     }
     await pool.query("vacuum analyze");
     for (let i = 0; i < processes; i++) {

@@ -1,5 +1,6 @@
 // The write path over HTTP: each route calls one SQL API function
 // (src/ingest/client.ts) and answers with what it returned.
+import type { FastifyRequest } from "fastify";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { appendMessages, closeConversation, endConversation, startConversation } from "../../ingest/client.js";
 import { endConversationSchema, startConversationSchema } from "../../ingest/payloads.js";
@@ -11,6 +12,12 @@ import {
 import { bindLog, type RouteContext } from "./context.js";
 
 export const conversationRoutes: FastifyPluginAsyncZod<RouteContext> = async (app, { pool, db }) => {
+  /** The answer to a write that queued an event: its id and status; event_id goes on the request's log lines. */
+  const queuedEvent = async (request: FastifyRequest, eventId: string) => {
+    bindLog(request, { event_id: eventId });
+    return { event_id: eventId, ...(await readEventStatus(db, eventId)) };
+  };
+
   app.post("/v1/conversations/end", {
     schema: {
       tags: ["conversations"],
@@ -22,9 +29,7 @@ export const conversationRoutes: FastifyPluginAsyncZod<RouteContext> = async (ap
   }, async (request, reply) => {
     bindLog(request, { conversation_id: request.body.conversation_id });
     const eventId = await endConversation(pool, request.body);
-    bindLog(request, { event_id: eventId });
-    const event = await readEventStatus(db, eventId);
-    return reply.code(202).send({ event_id: eventId, ...event });
+    return reply.code(202).send(await queuedEvent(request, eventId));
   });
 
   app.post("/v1/conversations", {
@@ -52,7 +57,6 @@ export const conversationRoutes: FastifyPluginAsyncZod<RouteContext> = async (ap
     },
   }, async (request, reply) => {
     const { conversation_id: conversationId } = request.params;
-    bindLog(request, { conversation_id: conversationId });
     const appended = await appendMessages(pool, conversationId, request.body.messages);
     return reply.code(200).send({ conversation_id: conversationId, appended });
   });
@@ -66,12 +70,8 @@ export const conversationRoutes: FastifyPluginAsyncZod<RouteContext> = async (ap
       response: { 202: queuedEventSchema, ...errorResponses(400, 401, 404, 503) },
     },
   }, async (request, reply) => {
-    const { conversation_id: conversationId } = request.params;
-    bindLog(request, { conversation_id: conversationId });
-    const eventId = await closeConversation(pool, conversationId);
-    bindLog(request, { event_id: eventId });
-    const event = await readEventStatus(db, eventId);
-    return reply.code(202).send({ event_id: eventId, ...event });
+    const eventId = await closeConversation(pool, request.params.conversation_id);
+    return reply.code(202).send(await queuedEvent(request, eventId));
   });
 
   app.get("/v1/conversations/:conversation_id", {
@@ -82,7 +82,6 @@ export const conversationRoutes: FastifyPluginAsyncZod<RouteContext> = async (ap
       response: { 200: conversationDetailSchema, ...errorResponses(400, 401, 404, 503) },
     },
   }, async (request, reply) => {
-    bindLog(request, { conversation_id: request.params.conversation_id });
     const detail = await readConversation(db, request.params.conversation_id);
     if (detail.event) bindLog(request, { event_id: detail.event.event_id });
     return reply.code(200).send(detail);

@@ -39,7 +39,6 @@ export const eventRoutes: FastifyPluginAsyncZod<RouteContext> = async (app, cont
     },
   }, async (request, reply) => {
     const { event_id: eventId } = request.params;
-    bindLog(request, { event_id: eventId });
     const retried = await retryEvent(pool, eventId);
     const event = await readEventStatus(db, eventId);
     bindLog(request, { conversation_id: event.conversation_id });

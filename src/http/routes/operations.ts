@@ -8,7 +8,7 @@ import {
 import { verifyBearer } from "../auth.js";
 import { errorResponses, userParams } from "../route-schemas.js";
 import { issueStreamToken, streamCookie, STREAM_TOKEN_SECONDS } from "../stream-token.js";
-import { bindLog, type RouteContext } from "./context.js";
+import type { RouteContext } from "./context.js";
 
 export const operationsRoutes: FastifyPluginAsyncZod<RouteContext> = async (app, { db, config }) => {
   app.get("/v1/pipeline/stats", {
@@ -37,10 +37,7 @@ export const operationsRoutes: FastifyPluginAsyncZod<RouteContext> = async (app,
       querystring: userEventsQuery,
       response: { 200: userEventsSchema, ...errorResponses(400, 401, 503) },
     },
-  }, async (request, reply) => {
-    bindLog(request, { profile_id: request.params.profile_id });
-    return reply.code(200).send(await readUserEvents(db, request.params.profile_id, request.query.limit));
-  });
+  }, async (request, reply) => reply.code(200).send(await readUserEvents(db, request.params.profile_id, request.query.limit)));
 
   app.post("/v1/events/stream/token", {
     schema: {

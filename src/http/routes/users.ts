@@ -8,7 +8,7 @@ import {
   errorResponses, forgottenSchema, searchQuery, searchResultSchema, userParams, userStateSchema,
 } from "../route-schemas.js";
 import { forgetUser, searchConversations } from "../user-data.js";
-import { bindLog, type RouteContext } from "./context.js";
+import type { RouteContext } from "./context.js";
 
 export const userRoutes: FastifyPluginAsyncZod<RouteContext> = async (app, { db, pool, config }) => {
   // The configured embedder turns a search's words into its query vector. It
@@ -28,10 +28,7 @@ export const userRoutes: FastifyPluginAsyncZod<RouteContext> = async (app, { db,
       params: userParams,
       response: { 200: userStateSchema, ...errorResponses(400, 401, 503) },
     },
-  }, async (request, reply) => {
-    bindLog(request, { profile_id: request.params.profile_id });
-    return reply.code(200).send(await readUserState(db, request.params.profile_id));
-  });
+  }, async (request, reply) => reply.code(200).send(await readUserState(db, request.params.profile_id)));
 
   app.get("/v1/users/:profile_id/search", {
     schema: {
@@ -43,7 +40,6 @@ export const userRoutes: FastifyPluginAsyncZod<RouteContext> = async (app, { db,
     },
   }, async (request, reply) => {
     const profileId = request.params.profile_id;
-    bindLog(request, { profile_id: profileId });
     let embedding: number[] | null = null;
     try {
       const [vector] = await queryEmbedder().embed([request.query.q]);
@@ -64,7 +60,6 @@ export const userRoutes: FastifyPluginAsyncZod<RouteContext> = async (app, { db,
       response: { 200: forgottenSchema, ...errorResponses(400, 401, 503) },
     },
   }, async (request, reply) => {
-    bindLog(request, { profile_id: request.params.profile_id });
     const counts = await forgetUser(db, request.params.profile_id);
     request.log.info({ deleted: counts }, "user forgotten");
     return reply.code(200).send(counts);
@@ -78,9 +73,7 @@ export const userRoutes: FastifyPluginAsyncZod<RouteContext> = async (app, { db,
       response: errorResponses(400, 401, 503),
     },
   }, async (request, reply) => {
-    const profileId = request.params.profile_id;
-    bindLog(request, { profile_id: profileId });
-    const chunks = await openExport(await pool.connect(), profileId);
+    const chunks = await openExport(await pool.connect(), request.params.profile_id);
     return reply.code(200).type("application/json; charset=utf-8").send(Readable.from(chunks) as never);
   });
 };

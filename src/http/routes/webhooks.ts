@@ -60,7 +60,6 @@ export const webhookRoutes: FastifyPluginAsyncZod<RouteContext> = async (app, { 
     },
   }, async (request, reply) => {
     const { webhook_id: webhookId } = request.params;
-    bindLog(request, { webhook_id: webhookId });
     if (!(await removeWebhook(pool, webhookId))) {
       throw new ParleyError("webhook_not_found", `no webhook ${webhookId}`, "webhook_id");
     }

@@ -35,7 +35,7 @@ export function matchesFilter(change: EventChange, filter: StreamFilter): boolea
 
 export interface ChangesRead {
   changes: PositionedChange[];
-  /** Every transaction below this had finished when the read was made (pg_snapshot_xmin). */
+  /** Every transaction of this database below this had finished when the read was made (sql/event_changes.sql). */
   horizon: bigint;
 }
 
@@ -61,7 +61,7 @@ export async function readChanges(
   }>`
     select h.horizon, c.txid::text as txid, c.change_id::text as change_id, c.event_id::text as event_id,
            c.conversation_id, c.profile_id, c.status
-    from (select pg_snapshot_xmin(pg_current_snapshot())::text as horizon) h
+    from (select txid::text as horizon from parley.event_changes_head()) h
     left join lateral parley.event_changes_after(
       ${after.txid.toString()}::xid8, ${after.changeId.toString()}::bigint, ${limit}::integer,
       ${filter.profileId ?? null}::text, ${filter.conversationId ?? null}::text, ${latestOnly}) c on true`.execute(db);
