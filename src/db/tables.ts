@@ -185,6 +185,7 @@ export interface PipelineStatsView {
   latency_p50_seconds: number | null;
   latency_p95_seconds: number | null;
   latency_p99_seconds: number | null;
+  webhook_deliveries_pending: string;
 }
 
 export interface PipelineThroughputView {

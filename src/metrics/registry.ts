@@ -6,6 +6,7 @@ import type pg from "pg";
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type CollectFunction } from "prom-client";
 import type { Embedder } from "../embed/embedder.js";
 import { OUTCOMES, type Outcome } from "../worker/process-batch.js";
+import { WEBHOOK_OUTCOMES, type WebhookOutcome } from "../worker/deliver-webhook.js";
 import type { Logger } from "../log.js";
 
 export type MetricsOptions = {
@@ -32,6 +33,8 @@ export interface ParleyMetrics {
   recordBatch(events: number, seconds: number): void;
   /** The worker's `onRequeue` hook. */
   recordRequeue(count: number): void;
+  /** The worker's `onWebhookAttempt` hook. */
+  recordWebhookAttempt(outcome: WebhookOutcome, seconds: number): void;
   /** `embedder`, timing each call into parley_embedding_seconds. Wrap the provider, inside the cache. */
   timeEmbedder(embedder: Embedder): Embedder;
   /** Reads the embedding cache's hit and miss counts on each scrape (CachedEmbedder.stats()). */
@@ -64,6 +67,11 @@ export function createMetrics(options: MetricsOptions = {}): ParleyMetrics {
   const batchSeconds = histogram("parley_batch_seconds", "Time a worker spent on one batch, claim to commit.", { buckets: SECONDS_FAST });
   const endToEndSeconds = histogram("parley_event_end_to_end_seconds", "From the end_conversation commit to PROCESSED, retries included.", { buckets: SECONDS_END_TO_END });
   const requeued = counter("parley_reconciler_requeued_total", "Unfinished events the reconciler found without a live job and queued again.");
+  const webhookAttempts = counter("parley_webhook_deliveries_total",
+    "Webhook delivery attempts by outcome: delivered, retry_scheduled, failed (no wait left, or not retryable), already_done (the delivery removed, or the attempt recorded by another run, while it was sent).",
+    { labelNames: ["outcome"] });
+  for (const outcome of WEBHOOK_OUTCOMES) webhookAttempts.inc({ outcome }, 0);
+  const webhookAttemptSeconds = histogram("parley_webhook_attempt_seconds", "Duration of each webhook delivery attempt's HTTP request (resolving, connecting, up to the status line), failures and timeouts included.", { buckets: SECONDS_FAST });
   const embeddingErrors = counter("parley_embedding_errors_total", "Calls to the embedding provider that failed (timeouts, refusals, bad answers).", { labelNames: ["model"] });
   const embeddingSeconds = histogram("parley_embedding_seconds", "Duration of each call to the embedding provider (cache misses only), failures included.", { buckets: SECONDS_FAST, labelNames: ["model"] });
 
@@ -105,6 +113,10 @@ export function createMetrics(options: MetricsOptions = {}): ParleyMetrics {
     recordRequeue(count) {
       if (count > 0) requeued.inc(count);
     },
+    recordWebhookAttempt(outcome, seconds) {
+      webhookAttempts.inc({ outcome });
+      webhookAttemptSeconds.observe(seconds);
+    },
     timeEmbedder(embedder) {
       const histogram = embeddingSeconds.labels({ model: embedder.model });
       const errors = embeddingErrors.labels({ model: embedder.model });
@@ -145,8 +157,9 @@ export function createMetrics(options: MetricsOptions = {}): ParleyMetrics {
 /**
  * What an operator alerts on, read on each scrape from parley.pipeline_stats and the heartbeats.
  * Only the view's columns read here are computed (PostgreSQL drops the others' subqueries), each
- * from its partial index (conversation_events_unfinished, conversation_events_failed), so the
- * cost grows with the backlog and the failures, not with the table. The gauges share one query.
+ * from its partial index (conversation_events_unfinished, conversation_events_failed,
+ * webhook_deliveries_pending), so the cost grows with the backlog and the failures, not with the
+ * table. The gauges share one query.
  */
 function registerQueueGauges(registry: Registry, pool: pg.Pool, staleAfter: number, options: MetricsOptions) {
   const timeoutMs = options.queryTimeoutMs ?? 2000;
@@ -176,6 +189,7 @@ function registerQueueGauges(registry: Registry, pool: pg.Pool, staleAfter: numb
   gauge("parley_oldest_pending_seconds", "Age of the oldest event PENDING or PROCESSING (retries waiting included); 0 when there is none.", (c) => c.oldest_pending_seconds);
   gauge("parley_database_up", "1 when this scrape could count the queue in PostgreSQL, else 0 (the queue gauges are then NaN).", () => 1, 0);
   gauge("parley_workers_live", "Worker processes whose heartbeat is recent (parley.worker_heartbeats).", (c) => c.workers);
+  gauge("parley_webhook_deliveries_pending", "Webhook deliveries not finished yet: their latest attempt PENDING (due, on the wire, or waiting for a retry).", (c) => c.webhook_deliveries_pending);
 }
 
 interface QueueCounts {
@@ -183,6 +197,7 @@ interface QueueCounts {
   failed: number;
   oldest_pending_seconds: number;
   workers: number;
+  webhook_deliveries_pending: number;
 }
 
 export const QUEUE_COUNTS_SQL = `
@@ -190,7 +205,8 @@ export const QUEUE_COUNTS_SQL = `
     (pending + processing)::float8 as pending,
     failed::float8 as failed,
     coalesce(oldest_pending_seconds, 0) as oldest_pending_seconds,
-    (select count(*) from parley.worker_heartbeats where last_seen_at > now() - make_interval(secs => $1))::float8 as workers
+    (select count(*) from parley.worker_heartbeats where last_seen_at > now() - make_interval(secs => $1))::float8 as workers,
+    webhook_deliveries_pending::float8 as webhook_deliveries_pending
   from parley.pipeline_stats`;
 
 async function queueCounts(pool: pg.Pool, timeoutMs: number, staleAfterSeconds: number): Promise<QueueCounts> {

@@ -9,6 +9,7 @@ import type { Task } from "graphile-worker";
 import { z } from "zod";
 import type { Config } from "../config.js";
 import type { Db } from "../db/pool.js";
+import type { WebhookDeliveryStatus } from "../domain.js";
 import type { Logger } from "../log.js";
 import { sendWebhook } from "../webhooks/deliver.js";
 import { webhookEventSchema } from "../webhooks/payloads.js";
@@ -16,10 +17,26 @@ import { deliveryToSend, recordAttempt } from "../webhooks/store.js";
 
 const deliverPayload = z.object({ delivery_id: z.uuid() });
 
+/**
+ * What became of one attempt, as record_webhook_attempt left the delivery: delivered, a retry
+ * scheduled, failed for good (no wait left, or not retryable), or already_done (the delivery
+ * removed, or this attempt recorded by another run of the job, while it was on the wire).
+ */
+export const WEBHOOK_OUTCOMES = ["delivered", "retry_scheduled", "failed", "already_done"] as const;
+export type WebhookOutcome = (typeof WEBHOOK_OUTCOMES)[number];
+
+export function webhookOutcome(status: WebhookDeliveryStatus | null): WebhookOutcome {
+  if (status === null) return "already_done";
+  if (status === "DELIVERED") return "delivered";
+  return status === "FAILED" ? "failed" : "retry_scheduled";
+}
+
 export interface DeliverWebhookContext {
   db: Db;
   log: Logger;
   settings: Config["webhooks"];
+  /** Called after each attempt is recorded, with its outcome and the HTTP attempt's time, for metrics. */
+  onAttempt?: ((outcome: WebhookOutcome, seconds: number) => void) | undefined;
 }
 
 export function deliverWebhookTask(context: DeliverWebhookContext): Task {
@@ -42,7 +59,8 @@ export function deliverWebhookTask(context: DeliverWebhookContext): Task {
       { url: delivery.url, secret: delivery.secret, deliveryId, body },
       { timeoutMs: settings.timeoutMs, allowPrivate: settings.allowPrivate },
     );
-    const durationMs = Math.round(performance.now() - clock);
+    const elapsedMs = performance.now() - clock;
+    const durationMs = Math.round(elapsedMs);
     const status = await recordAttempt(db, {
       deliveryId,
       attempt: delivery.attempt,
@@ -54,10 +72,12 @@ export function deliverWebhookTask(context: DeliverWebhookContext): Task {
       retryable: !outcome.ok && outcome.retryable,
       retryScheduleSeconds: settings.retryScheduleSeconds,
     });
+    const result = webhookOutcome(status);
+    context.onAttempt?.(result, elapsedMs / 1000);
     const fields = { http_status: outcome.httpStatus, duration_ms: durationMs, status, ...(outcome.ok ? {} : { error_code: outcome.errorCode, error_details: outcome.errorDetails }) };
-    if (status === null) log.info(fields, "webhook delivery was removed, or this attempt recorded by another run, while it was being sent");
-    else if (outcome.ok) log.info(fields, "webhook delivered");
-    else if (status === "FAILED") log.warn(fields, "webhook delivery failed; no attempt left");
+    if (result === "already_done") log.info(fields, "webhook delivery was removed, or this attempt recorded by another run, while it was being sent");
+    else if (result === "delivered") log.info(fields, "webhook delivered");
+    else if (result === "failed") log.warn(fields, "webhook delivery failed; no attempt left");
     else log.info(fields, "webhook attempt failed; retry scheduled");
   };
 }

@@ -18,7 +18,7 @@ import { Drainer, WorkerStoppingError } from "./drainer.js";
 import type { ProcessingContext } from "./process-batch.js";
 import { startHeartbeat } from "./heartbeat.js";
 import { supervisedPool } from "./supervised-pool.js";
-import { deliverWebhookTask } from "./deliver-webhook.js";
+import { deliverWebhookTask, type DeliverWebhookContext } from "./deliver-webhook.js";
 import { topicPrototypes } from "./topic-prototypes.js";
 import { applyRetentionTask, RETENTION_CRON } from "./apply-retention.js";
 
@@ -49,6 +49,8 @@ export interface WorkerOptions {
   onBatch?: ProcessingContext["onBatch"];
   /** Called after each reconciler run that re-queued stranded events, for metrics. */
   onRequeue?: (count: number) => void;
+  /** Called after each webhook delivery attempt, for metrics. */
+  onWebhookAttempt?: DeliverWebhookContext["onAttempt"];
   pollInterval?: number;
 }
 
@@ -112,8 +114,12 @@ export function buildTaskList(
  * timeout holds a delivery slot, never one of the PARLEY_CONCURRENCY slots
  * that process conversations, and the processing pool never takes a delivery.
  */
-export function buildWebhookTaskList(context: { db: Db; log: Logger }, settings: Config["webhooks"]): TaskList {
-  return { [DELIVER_WEBHOOK_TASK]: deliverWebhookTask({ db: context.db, log: context.log, settings }) };
+export function buildWebhookTaskList(
+  context: { db: Db; log: Logger },
+  settings: Config["webhooks"],
+  hooks: { onAttempt?: DeliverWebhookContext["onAttempt"] } = {},
+): TaskList {
+  return { [DELIVER_WEBHOOK_TASK]: deliverWebhookTask({ db: context.db, log: context.log, settings, onAttempt: hooks.onAttempt }) };
 }
 
 /** Everything processing needs, built once per process. */
@@ -189,7 +195,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   const poolContext = { pool, db, log, graphileLogger: graphileLogger(log), workerId, pollInterval: options.pollInterval ?? 2000 };
   const pools = [
     supervisedPool({ name: "processing", concurrency: config.concurrency, taskList, crontab: CRONTAB }, poolContext),
-    supervisedPool({ name: "webhooks", concurrency: config.webhooks.concurrency, taskList: buildWebhookTaskList(context, config.webhooks) }, poolContext),
+    supervisedPool({ name: "webhooks", concurrency: config.webhooks.concurrency, taskList: buildWebhookTaskList(context, config.webhooks, { onAttempt: options.onWebhookAttempt }) }, poolContext),
   ] as const;
   const [processing, webhooks] = pools;
   const heartbeat = startHeartbeat(db, workerId, () => ({ pool_id: processing.poolId(), webhook_pool_id: webhooks.poolId() }), log,

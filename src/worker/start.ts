@@ -9,11 +9,12 @@ import type { Embedder } from "../embed/embedder.js";
 import { RemoteEmbedder, ProviderError } from "../embed/remote.js";
 import { startWorker, type RunningWorker, type WorkerOptions } from "./runner.js";
 
-/** What watches a running worker: its outcomes, batches, re-queues and embedding calls. */
+/** What watches a running worker: its outcomes, batches, re-queues, webhook attempts and embedding calls. */
 export interface WorkerInstruments {
   recordOutcome: NonNullable<WorkerOptions["onOutcome"]>;
   recordBatch: NonNullable<WorkerOptions["onBatch"]>;
   recordRequeue: NonNullable<WorkerOptions["onRequeue"]>;
+  recordWebhookAttempt: NonNullable<WorkerOptions["onWebhookAttempt"]>;
   /** The provider, timed; wrapped inside the cache so that only real calls are timed. */
   timeEmbedder(embedder: Embedder): Embedder;
   trackEmbeddingCache(source: { stats(): { hits: number; misses: number } }): void;
@@ -40,6 +41,7 @@ export async function startInstrumentedWorker(options: {
     onOutcome: metrics.recordOutcome,
     onBatch: metrics.recordBatch,
     onRequeue: metrics.recordRequeue,
+    onWebhookAttempt: metrics.recordWebhookAttempt,
   });
   metrics.trackEmbeddingCache(worker.embedder);
   return worker;

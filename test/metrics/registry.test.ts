@@ -14,9 +14,13 @@ describe("createMetrics", () => {
       "parley_events_processed_total", "parley_event_processing_seconds", "parley_event_end_to_end_seconds",
       "parley_reconciler_requeued_total", "parley_embedding_seconds", "parley_embedding_errors_total",
       "parley_embedding_cache_hits_total", "parley_embedding_cache_misses_total",
+      "parley_webhook_deliveries_total", "parley_webhook_attempt_seconds",
     ]) expect(text).toContain(`# TYPE ${name} `);
     expect(text).toContain('parley_events_processed_total{status="processed"} 0');
     expect(text).toContain('parley_events_processed_total{status="failed"} 0');
+    for (const outcome of ["delivered", "retry_scheduled", "failed", "already_done"]) {
+      expect(text).toContain(`parley_webhook_deliveries_total{outcome="${outcome}"} 0`);
+    }
     // No pool: no queue gauges rather than wrong ones.
     expect(text).not.toContain("parley_events_pending");
   });
@@ -39,6 +43,19 @@ describe("createMetrics", () => {
     expect(await value(r, "parley_event_end_to_end_seconds_count")).toBe(2);
     expect(await value(r, "parley_event_end_to_end_seconds_sum")).toBeCloseTo(2, 10);
     expect(await value(r, "parley_event_end_to_end_seconds_bucket", { le: "1" })).toBe(1);
+  });
+
+  it("recordWebhookAttempt counts each webhook attempt by outcome and observes its time", async () => {
+    const metrics = createMetrics({ defaultMetrics: false });
+    metrics.recordWebhookAttempt("retry_scheduled", 0.5);
+    metrics.recordWebhookAttempt("delivered", 0.02);
+    const r = metrics.registry;
+    expect(await value(r, "parley_webhook_deliveries_total", { outcome: "retry_scheduled" })).toBe(1);
+    expect(await value(r, "parley_webhook_deliveries_total", { outcome: "delivered" })).toBe(1);
+    expect(await value(r, "parley_webhook_deliveries_total", { outcome: "failed" })).toBe(0);
+    expect(await value(r, "parley_webhook_attempt_seconds_count")).toBe(2);
+    expect(await value(r, "parley_webhook_attempt_seconds_sum")).toBeCloseTo(0.52, 10);
+    expect(await value(r, "parley_webhook_attempt_seconds_bucket", { le: "0.025" })).toBe(1);
   });
 
   it("recordRequeue adds up re-queued events", async () => {
@@ -87,6 +104,7 @@ describe("createMetrics", () => {
       expect(text).toContain('parley_events_processed_total{status="processed"} 1');
       expect(text).toMatch(/^parley_events_pending nan$/im);
       expect(text).toMatch(/^parley_events_failed nan$/im);
+      expect(text).toMatch(/^parley_webhook_deliveries_pending nan$/im);
       expect(text).toMatch(/^parley_database_up 0$/m);
     } finally {
       await pool.end();

@@ -121,6 +121,7 @@ describe("metrics from a running worker", () => {
       const plan = rows.map((row) => row["QUERY PLAN"]).join("\n");
       expect(plan).toContain("conversation_events_unfinished");
       expect(plan).toContain("conversation_events_failed");
+      expect(plan).toContain("webhook_deliveries_pending");
       // Read from parley.pipeline_stats, whose PROCESSED count and latency are not computed.
       expect(plan).not.toContain("conversation_events_processed_recent");
       await client.query("rollback");

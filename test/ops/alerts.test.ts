@@ -42,6 +42,7 @@ describe("ops/prometheus/alerts.yml", () => {
     const all = await rules();
     expect(all.map((rule) => rule.alert)).toEqual(expect.arrayContaining([
       "ParleyEventsFailing", "ParleyOldestPendingTooOld", "ParleyNoLiveWorker", "ParleyLatencyP99High", "ParleyDatabaseDown", "ParleyEmbeddingErrors",
+      "ParleyWebhookDeliveriesFailing",
     ]));
     for (const rule of all) {
       expect(["critical", "warning", "info"], rule.alert).toContain(rule.labels.severity);
