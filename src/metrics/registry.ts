@@ -57,7 +57,7 @@ export function createMetrics(options: MetricsOptions = {}): ParleyMetrics {
     new Histogram<L>({ name, help, registers: [registry], ...more });
 
   const processed = counter("parley_events_processed_total",
-    "Claimed events by outcome: processed, retry_scheduled, failed (retries exhausted or not retryable), already_done (finished elsewhere or deleted), released (given back, claimed again later).",
+    "Events a worker handled, by outcome: processed, retry_scheduled, failed (retries exhausted or not retryable), already_done (finished elsewhere or deleted), released (given back, claimed again later), not_due (a job whose event had nothing to do: waiting for a retry, or in another worker's hands).",
     { labelNames: ["status"] });
   // Present from the first scrape, so rate() and alerts see zeros rather than no series.
   for (const status of OUTCOMES) processed.inc({ status }, 0);

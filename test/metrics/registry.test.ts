@@ -5,6 +5,10 @@ import { EmbeddingError, type Embedder } from "../../src/embed/embedder.js";
 import { createPool } from "../../src/db/pool.js";
 import { unusedPort } from "../support/fixtures.js";
 import { value } from "./support.js";
+import { readFileSync } from "node:fs";
+import { tablesIn } from "../support/readme.js";
+import { OUTCOMES } from "../../src/worker/process-batch.js";
+import { WEBHOOK_OUTCOMES } from "../../src/worker/deliver-webhook.js";
 
 describe("createMetrics", () => {
   it("exposes every documented metric, the outcome counter at zero before any event", async () => {
@@ -23,6 +27,13 @@ describe("createMetrics", () => {
     }
     // No pool: no queue gauges rather than wrong ones.
     expect(text).not.toContain("parley_events_pending");
+  });
+
+  it("README's metrics table names every outcome each outcome counter starts at zero", () => {
+    const [table] = tablesIn(readFileSync("README.md", "utf8"), "### Metrics");
+    const meaning = (metric: string) => table!.find((row) => row[0]!.startsWith(`\`${metric}{`))?.[2] ?? "";
+    for (const status of OUTCOMES) expect(meaning("parley_events_processed_total"), status).toContain(`\`${status}\``);
+    for (const outcome of WEBHOOK_OUTCOMES) expect(meaning("parley_webhook_deliveries_total"), outcome).toContain(`\`${outcome}\``);
   });
 
   it("includes Node's default metrics unless turned off", async () => {
