@@ -35,8 +35,3 @@ begin
   metadata := coalesce(parley._object_field(payload, 'metadata', 'metadata'), '{}'::jsonb);
 end
 $$;
-
--- The two functions this one replaced; a database migrated before would keep
--- them.
-drop function if exists parley._end_conversation_payload(jsonb);
-drop function if exists parley._conversation_fields(jsonb);

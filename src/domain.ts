@@ -11,6 +11,9 @@ export const FRIENDSHIP_LEVELS = ["PHASE1_STRANGER", "PHASE2_ACQUAINTANCE", "PHA
 export type FriendshipLevel = (typeof FRIENDSHIP_LEVELS)[number];
 
 /** An event's status (parley.conversation_events.status); the state machine is in sql/. */
+/** The channel a transaction that changed events NOTIFYs with its id (sql/_event_changes.sql sends it too); the live stream LISTENs on it. */
+export const EVENT_CHANNEL = "parley_events";
+
 export const EVENT_STATUSES = ["PENDING", "PROCESSING", "PROCESSED", "FAILED"] as const;
 export type EventStatus = (typeof EVENT_STATUSES)[number];
 

@@ -9,7 +9,7 @@ import { tablesIn } from "./support/readme.js";
 const SECTION = "## Processing and its guarantees";
 
 /** What a table cell names: test files (`test/....test.ts`) and test titles ("..."; " ... " elides words). */
-export function namedTests(cell: string): { files: string[]; titles: string[] } {
+function namedTests(cell: string): { files: string[]; titles: string[] } {
   return {
     files: [...cell.matchAll(/`(test\/[^`]+\.test\.ts)`/g)].map((match) => match[1]!),
     titles: [...cell.matchAll(/"([^"]+)"/g)].map((match) => match[1]!),
@@ -17,13 +17,13 @@ export function namedTests(cell: string): { files: string[]; titles: string[] } 
 }
 
 /** Whether `title` is the test title README writes as `named`, where " ... " stands for any words. */
-export function titleMatches(named: string, title: string): boolean {
+function titleMatches(named: string, title: string): boolean {
   const pattern = named.split(" ... ").map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join(" .+ ");
   return new RegExp(`^${pattern}$`).test(title);
 }
 
 /** The titles of the tests in a file and of their groups, as written in its it(...), test(...) and describe(...) calls. */
-export function testTitles(source: string): string[] {
+function testTitles(source: string): string[] {
   return [...source.matchAll(/\b(?:it|test|describe)(?:\.\w+)*(?:\([^()]*\))?\(\s*(["'`])((?:\\.|(?!\1).)*)\1/g)].map((match) => match[2]!.replace(/\\(.)/g, "$1"));
 }
 

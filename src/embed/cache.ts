@@ -25,6 +25,8 @@ export interface UnstoredVector {
 
 interface Pending {
   hash: Buffer;
+  /** `hash` in lowercase hex: the store's and `unstored`'s key. */
+  hex: string;
   text: string;
   /** Positions in the input that hold this text. */
   indices: number[];
@@ -103,9 +105,10 @@ export class CachedEmbedder implements Embedder {
     const groups = new Map<string, Pending>();
     texts.forEach((text, i) => {
       const hash = contentHash(text);
-      const key = `${this.model}:${hash.toString("hex")}`;
+      const hex = hash.toString("hex");
+      const key = `${this.model}:${hex}`;
       const group = groups.get(key);
-      if (group === undefined) groups.set(key, { hash, text, indices: [i] });
+      if (group === undefined) groups.set(key, { hash, hex, text, indices: [i] });
       else group.indices.push(i);
     });
 
@@ -118,7 +121,7 @@ export class CachedEmbedder implements Embedder {
         for (const i of group.indices) out[i] = cached.vector;
         if (!persist && !cached.stored) {
           cached.stored = true;
-          unstored.set(group.hash.toString("hex"), { text: group.text, vector: cached.vector });
+          unstored.set(group.hex, { text: group.text, vector: cached.vector });
         }
       } else if (pending !== undefined) {
         const wait = pending.then((vector) => group.indices.forEach((i) => (out[i] = vector)));
@@ -148,9 +151,8 @@ export class CachedEmbedder implements Embedder {
           const vector = vectors.get(key)!;
           for (const i of group.indices) out[i] = vector;
           // New here and repeated within this call: store it now.
-          const hash = group.hash.toString("hex");
-          if (group.indices.length > 1 && fresh.has(hash)) {
-            unstored.set(hash, { text: group.text, vector });
+          if (group.indices.length > 1 && fresh.has(group.hex)) {
+            unstored.set(group.hex, { text: group.text, vector });
             this.memory.get(key)!.stored = true;
           }
         }
@@ -186,7 +188,7 @@ export class CachedEmbedder implements Embedder {
         toEmbed.map(([, group]) => group.hash),
       );
       toEmbed = toEmbed.filter(([key, group]) => {
-        const vector = stored.get(group.hash.toString("hex"));
+        const vector = stored.get(group.hex);
         if (vector === undefined || vector.length !== this.dimension) return true;
         found.set(key, vector);
         this.memory.set(key, { vector, stored: true });
@@ -205,7 +207,7 @@ export class CachedEmbedder implements Embedder {
 
       const entries = toEmbed.map(([, group], j) => ({ hash: group.hash, vector: vectors[j]! }));
       if (this.store !== undefined && persist) await this.store.put(this.model, entries);
-      else for (const entry of entries) fresh.set(entry.hash.toString("hex"), entry.vector);
+      else toEmbed.forEach(([, group], j) => fresh.set(group.hex, entries[j]!.vector));
       toEmbed.forEach(([key], j) => {
         found.set(key, entries[j]!.vector);
         this.memory.set(key, { vector: entries[j]!.vector, stored: persist });

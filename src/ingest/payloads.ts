@@ -51,7 +51,7 @@ export const messageSchema = z.strictObject({
   content: z.string().refine((value) => charLength(value) <= LIMITS.content_chars,
     `is longer than ${LIMITS.content_chars} characters`),
   timestamp: timestamp.nullish(),
-  message_id: text(LIMITS.id_chars).nullish()
+  message_id: idSchema.nullish()
     .meta({ description: "Makes a retried append idempotent: a message_id already stored is skipped." }),
   metadata: metadata.nullish(),
 }).meta({ id: "Message" });
@@ -60,8 +60,8 @@ const messages = z.array(messageSchema).max(LIMITS.messages_per_call, `has more 
 
 // profile_id is the user id; user_id is accepted as its synonym.
 const profileFields = {
-  profile_id: text(LIMITS.id_chars).nullish().meta({ example: "user_123" }),
-  user_id: text(LIMITS.id_chars).nullish().meta({ description: "Synonym of profile_id." }),
+  profile_id: idSchema.nullish().meta({ example: "user_123" }),
+  user_id: idSchema.nullish().meta({ description: "Synonym of profile_id." }),
 };
 
 function checkProfile(payload: { profile_id?: string | null; user_id?: string | null }, ctx: z.RefinementCtx) {
@@ -75,7 +75,7 @@ function checkProfile(payload: { profile_id?: string | null; user_id?: string | 
 const conversationFields = {
   ...profileFields,
   bot_type: z.enum(BOT_TYPES),
-  bot_id: text(LIMITS.id_chars).meta({ example: "talk_movie_preference" }),
+  bot_id: idSchema.meta({ example: "talk_movie_preference" }),
   bot_name: text(LIMITS.name_chars).nullish(),
   metadata: metadata.nullish(),
 };

@@ -5,8 +5,9 @@ import { performance } from "node:perf_hooks";
 import type pg from "pg";
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type CollectFunction } from "prom-client";
 import type { Embedder } from "../embed/embedder.js";
-import { OUTCOMES, type Outcome } from "../worker/process-batch.js";
-import { WEBHOOK_OUTCOMES, type WebhookOutcome } from "../worker/deliver-webhook.js";
+import { OUTCOME_MEANINGS, OUTCOMES } from "../worker/process-batch.js";
+import { WEBHOOK_OUTCOME_MEANINGS, WEBHOOK_OUTCOMES } from "../worker/deliver-webhook.js";
+import type { WorkerInstruments } from "../worker/start.js";
 import type { Logger } from "../log.js";
 
 export type MetricsOptions = {
@@ -25,20 +26,14 @@ export type MetricsOptions = {
     }
 );
 
-export interface ParleyMetrics {
+/** The process's metrics: its registry, and the instruments a worker reports to. */
+export interface ParleyMetrics extends WorkerInstruments {
   registry: Registry;
-  /** The worker's `onOutcome` hook. */
-  recordOutcome(outcome: Outcome, handlerSeconds: number, endToEndSeconds: number | null): void;
-  /** The worker's `onBatch` hook. */
-  recordBatch(events: number, seconds: number): void;
-  /** The worker's `onRequeue` hook. */
-  recordRequeue(count: number): void;
-  /** The worker's `onWebhookAttempt` hook. */
-  recordWebhookAttempt(outcome: WebhookOutcome, seconds: number): void;
-  /** `embedder`, timing each call into parley_embedding_seconds. Wrap the provider, inside the cache. */
-  timeEmbedder(embedder: Embedder): Embedder;
-  /** Reads the embedding cache's hit and miss counts on each scrape (CachedEmbedder.stats()). */
-  trackEmbeddingCache(source: { stats(): { hits: number; misses: number } }): void;
+}
+
+/** "a, b (what b means), c": a counter's outcomes for its help text. */
+function outcomeList(meanings: Record<string, string>): string {
+  return Object.entries(meanings).map(([outcome, meaning]) => (meaning ? `${outcome} (${meaning})` : outcome)).join(", ");
 }
 
 const SECONDS_FAST = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
@@ -57,8 +52,7 @@ export function createMetrics(options: MetricsOptions = {}): ParleyMetrics {
     new Histogram<L>({ name, help, registers: [registry], ...more });
 
   const processed = counter("parley_events_processed_total",
-    "Events a worker handled, by outcome: processed, retry_scheduled, failed (retries exhausted or not retryable), already_done (finished elsewhere or deleted), released (given back, claimed again later), not_due (a job whose event had nothing to do: waiting for a retry, or in another worker's hands).",
-    { labelNames: ["status"] });
+    `Events a worker handled, by outcome: ${outcomeList(OUTCOME_MEANINGS)}.`, { labelNames: ["status"] });
   // Present from the first scrape, so rate() and alerts see zeros rather than no series.
   for (const status of OUTCOMES) processed.inc({ status }, 0);
 
@@ -68,8 +62,7 @@ export function createMetrics(options: MetricsOptions = {}): ParleyMetrics {
   const endToEndSeconds = histogram("parley_event_end_to_end_seconds", "From the end_conversation commit to PROCESSED, retries included.", { buckets: SECONDS_END_TO_END });
   const requeued = counter("parley_reconciler_requeued_total", "Unfinished events the reconciler found without a live job and queued again.");
   const webhookAttempts = counter("parley_webhook_deliveries_total",
-    "Webhook delivery attempts by outcome: delivered, retry_scheduled, failed (no wait left, or not retryable), already_done (the delivery removed, or the attempt recorded by another run, while it was sent).",
-    { labelNames: ["outcome"] });
+    `Webhook delivery attempts by outcome: ${outcomeList(WEBHOOK_OUTCOME_MEANINGS)}.`, { labelNames: ["outcome"] });
   for (const outcome of WEBHOOK_OUTCOMES) webhookAttempts.inc({ outcome }, 0);
   const webhookAttemptSeconds = histogram("parley_webhook_attempt_seconds", "Duration of each webhook delivery attempt's HTTP request (resolving, connecting, up to the status line), failures and timeouts included.", { buckets: SECONDS_FAST });
   const embeddingErrors = counter("parley_embedding_errors_total", "Calls to the embedding provider that failed (timeouts, refusals, bad answers).", { labelNames: ["model"] });

@@ -17,13 +17,17 @@ import { deliveryToSend, recordAttempt } from "../webhooks/store.js";
 
 const deliverPayload = z.object({ delivery_id: z.uuid() });
 
-/**
- * What became of one attempt, as record_webhook_attempt left the delivery: delivered, a retry
- * scheduled, failed for good (no wait left, or not retryable), or already_done (the delivery
- * removed, or this attempt recorded by another run of the job, while it was on the wire).
- */
+/** What became of one attempt, as record_webhook_attempt left the delivery. */
 export const WEBHOOK_OUTCOMES = ["delivered", "retry_scheduled", "failed", "already_done"] as const;
 export type WebhookOutcome = (typeof WEBHOOK_OUTCOMES)[number];
+
+/** What each outcome means, where the name does not say it all (the metric's help is built from it). */
+export const WEBHOOK_OUTCOME_MEANINGS = {
+  delivered: "",
+  retry_scheduled: "",
+  failed: "no wait left, or not retryable",
+  already_done: "the delivery removed, or the attempt recorded by another run, while it was sent",
+} as const satisfies Record<WebhookOutcome, string>;
 
 export function webhookOutcome(status: WebhookDeliveryStatus | null): WebhookOutcome {
   if (status === null) return "already_done";

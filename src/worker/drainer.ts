@@ -8,8 +8,8 @@
 // so at load graphile-worker fetches a few jobs per batch, not one per event.
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "../log.js";
-import { announceChanges, processClaimed, type Outcome, type ProcessingContext } from "./process-batch.js";
-import { claimEvents, releaseEvents } from "./transitions.js";
+import { claimDue, processClaimed, type Outcome, type ProcessingContext } from "./process-batch.js";
+import { releaseEvents } from "./transitions.js";
 
 export class WorkerStoppingError extends Error {
   override name = "WorkerStoppingError";
@@ -106,8 +106,8 @@ export class Drainer {
         await this.settle();
         wanted = this.offer();
         const claim = await this.claim(wanted);
-        announceChanges(this.context, claim.txid);
         outage = 0;
+        if (claim.blocked.length === 0) waitedForBlocked = 0;
         for (const eventId of claim.notDue) this.finish(eventId, "not_due");
         for (const eventId of claim.blocked) this.unoffer(eventId);
         if (claim.claimed.length > 0) await this.process(claim.claimed.map((event) => event.event_id), () => processClaimed(this.context, claim.claimed));
@@ -117,7 +117,6 @@ export class Drainer {
           await sleep(Math.min(1000, (this.options.blockedRetryMs ?? 20) * 2 ** waitedForBlocked++));
           continue;
         }
-        waitedForBlocked = 0;
         if (this.hasUnoffered()) continue;
         return;
       } catch (error) {
@@ -131,7 +130,7 @@ export class Drainer {
 
   private async claim(wanted: string[]) {
     try {
-      return await claimEvents(this.context.pool, this.context.workerId, this.context.batchSize, this.context.leaseSeconds, wanted);
+      return await claimDue(this.context, wanted);
     } catch (error) {
       this.claimUnanswered = true;
       throw error;

@@ -16,10 +16,11 @@ import type {
   CatalogAgent, ConversationFeatures, FriendshipState, LevelThresholds, RetryPolicy, ScoreWeights, TopicPrototype,
 } from "../domain.js";
 import type { Logger } from "../log.js";
+import { EVENT_CHANNEL } from "../domain.js";
 import { classifyFailure, ProcessingError } from "./errors.js";
 import {
-  announce, claimEvents, completeEvents, failEvents, readUserStates, releaseEvents,
-  type ClaimedEvent, type EventFailure, type EventResult, type UserResult, type UserState,
+  claimEvents, completeEvents, failEvents, readUserStates, releaseEvents,
+  type Claim, type ClaimedEvent, type EventFailure, type EventResult, type UserResult, type UserState,
 } from "./transitions.js";
 
 export interface ProcessingContext {
@@ -42,13 +43,19 @@ export interface ProcessingContext {
   onBatch?: (events: number, seconds: number) => void;
 }
 
-/**
- * What became of an event in a worker: processed; retry_scheduled or failed (fail_events);
- * already_done (finished elsewhere, or gone); released (given back unprocessed, claimed again
- * later); not_due (a job whose event had nothing to do).
- */
+/** What became of an event in a worker. */
 export const OUTCOMES = ["processed", "retry_scheduled", "failed", "already_done", "released", "not_due"] as const;
 export type Outcome = (typeof OUTCOMES)[number];
+
+/** What each outcome means, where the name does not say it all (the metric's help is built from it). */
+export const OUTCOME_MEANINGS = {
+  processed: "",
+  retry_scheduled: "",
+  failed: "retries exhausted or not retryable",
+  already_done: "finished elsewhere or deleted",
+  released: "given back, claimed again later",
+  not_due: "a job whose event had nothing to do: waiting for a retry, or in another worker's hands",
+} as const satisfies Record<Outcome, string>;
 
 const CANDIDATES_PER_KIND = 3;
 /** Rounds of recomputing users whose state changed between claim and apply before giving their events back. */
@@ -62,6 +69,13 @@ interface Computed {
   cache: EventResult["cache"];
 }
 
+/** Claims up to a batch of due events, those in `wanted` first, and tells the live stream once committed. */
+export async function claimDue(context: ProcessingContext, wanted: readonly string[]): Promise<Claim> {
+  const claim = await claimEvents(context.pool, context.workerId, context.batchSize, context.leaseSeconds, wanted);
+  announceChanges(context, claim.txid);
+  return claim;
+}
+
 /**
  * Claims due events (those in `wanted` first) and processes them as one batch. Wanted events
  * not claimed come back as "not_due" (nothing to do here) or are left out when they must wait
@@ -71,8 +85,7 @@ export async function processDueEvents(
   context: ProcessingContext,
   wanted: readonly string[] = [],
 ): Promise<{ outcomes: Map<string, Outcome>; blocked: string[]; claimed: number }> {
-  const claim = await claimEvents(context.pool, context.workerId, context.batchSize, context.leaseSeconds, wanted);
-  announceChanges(context, claim.txid);
+  const claim = await claimDue(context, wanted);
   const outcomes = claim.claimed.length > 0 ? await processClaimed(context, claim.claimed) : new Map<string, Outcome>();
   for (const eventId of claim.notDue) outcomes.set(eventId, "not_due");
   return { outcomes, blocked: claim.blocked, claimed: claim.claimed.length };
@@ -316,7 +329,7 @@ async function applyAll(
     const completed = await completeEvents(client, workerId, results);
     const failed = await failEvents(client, workerId, failures);
     await client.query("commit");
-    return { outcomes: new Map<string, Outcome | "conflict">([...completed.outcomes, ...failed.outcomes]), txid: completed.txid };
+    return { outcomes: new Map<string, Outcome | "conflict">([...completed.outcomes, ...failed.outcomes]), txid: completed.txid ?? failed.txid };
   } catch (error) {
     await client.query("rollback").catch(() => {});
     throw error;
@@ -325,9 +338,16 @@ async function applyAll(
   }
 }
 
-/** The live stream hears of a committed transition from the worker itself (sql/_event_changes.sql). */
+/**
+ * Tells the live stream that a transition's transaction committed changes: the same
+ * notification the change-log trigger sends for any other writer (sql/_event_changes.sql says
+ * why the worker's transitions leave it to this). Not awaited: if it is lost (the database went
+ * away), the stream learns of those changes with the next notification.
+ */
 export function announceChanges(context: ProcessingContext, txid: string | null): void {
-  announce(context.pool, txid, (error) => context.log.debug({ err: error }, "could not announce changes to the live stream"));
+  if (txid === null) return;
+  context.pool.query({ name: "parley_announce", text: "select pg_notify($1, $2)", values: [EVENT_CHANNEL, txid] })
+    .catch((error: unknown) => context.log.debug({ err: error }, "could not announce changes to the live stream"));
 }
 
 function failureOf(event: ClaimedEvent, error: unknown, policy: RetryPolicy): EventFailure {

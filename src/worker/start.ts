@@ -11,12 +11,17 @@ import { startWorker, type RunningWorker, type WorkerOptions } from "./runner.js
 
 /** What watches a running worker: its outcomes, batches, re-queues, webhook attempts and embedding calls. */
 export interface WorkerInstruments {
+  /** The worker's `onOutcome` hook. */
   recordOutcome: NonNullable<WorkerOptions["onOutcome"]>;
+  /** The worker's `onBatch` hook. */
   recordBatch: NonNullable<WorkerOptions["onBatch"]>;
+  /** The worker's `onRequeue` hook. */
   recordRequeue: NonNullable<WorkerOptions["onRequeue"]>;
+  /** The worker's `onWebhookAttempt` hook. */
   recordWebhookAttempt: NonNullable<WorkerOptions["onWebhookAttempt"]>;
-  /** The provider, timed; wrapped inside the cache so that only real calls are timed. */
+  /** The provider, timed into parley_embedding_seconds; wrapped inside the cache so that only real calls are timed. */
   timeEmbedder(embedder: Embedder): Embedder;
+  /** Reads the embedding cache's hit and miss counts on each scrape (CachedEmbedder.stats()). */
   trackEmbeddingCache(source: { stats(): { hits: number; misses: number } }): void;
 }
 

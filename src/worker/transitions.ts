@@ -29,7 +29,7 @@ export interface ClaimedEvent extends UserState {
 }
 
 export interface Claim {
-  /** The claim's transaction, to announce once it committed (`announce`); null when it changed nothing. */
+  /** The claim's transaction, to announce once it committed (announceChanges); null when it changed nothing. */
   txid: string | null;
   claimed: ClaimedEvent[];
   /** Wanted events that are due but must wait (behind an earlier event of their user, or being claimed elsewhere). */
@@ -54,9 +54,10 @@ export async function claimEvents(
   });
   const claim: Claim = { txid: null, claimed: [], blocked: [], notDue: [] };
   for (const row of rows) {
-    if (row.outcome === "claimed") claim.txid = row.txid;
-    if (row.outcome === "claimed") claim.claimed.push(row);
-    else if (row.outcome === "blocked") claim.blocked.push(row.event_id);
+    if (row.outcome === "claimed") {
+      claim.txid = row.txid;
+      claim.claimed.push(row);
+    } else if (row.outcome === "blocked") claim.blocked.push(row.event_id);
     else claim.notDue.push(row.event_id);
   }
   return claim;
@@ -92,7 +93,7 @@ export interface UserResult {
 
 export type CompleteOutcome = "processed" | "already_done" | "conflict";
 
-/** Outcomes by event, and the transaction that recorded them (to announce once committed). */
+/** Outcomes by event, and the transaction that recorded them when it changed an event (to announce once committed); else null. */
 export interface Recorded<T extends string> {
   outcomes: Map<string, T>;
   txid: string | null;
@@ -108,7 +109,7 @@ export async function completeEvents(
     text: "select event_id, outcome, pg_current_xact_id()::text as txid from parley.complete_events($1, $2::jsonb)",
     values: [workerId, JSON.stringify(results)],
   });
-  return { outcomes: new Map(rows.map((row) => [row.event_id, row.outcome])), txid: rows[0]?.txid ?? null };
+  return recorded(rows, (outcome) => outcome === "processed");
 }
 
 export interface EventFailure {
@@ -128,20 +129,15 @@ export async function failEvents(db: Queryable, workerId: string, failures: Even
     text: "select event_id, outcome, pg_current_xact_id()::text as txid from parley.fail_events($1, $2::jsonb)",
     values: [workerId, JSON.stringify(failures)],
   });
-  return { outcomes: new Map(rows.map((row) => [row.event_id, row.outcome])), txid: rows[0]?.txid ?? null };
+  return recorded(rows, (outcome) => outcome !== "already_done");
 }
 
-/**
- * Tells the live stream that a transition's transaction committed changes
- * (channel parley_events, the same notification the change-log trigger sends
- * for any other writer; sql/_event_changes.sql says why the worker's
- * transitions leave it to this). Not awaited by the worker: if it is lost
- * (the database went away), the stream learns of those changes with the next
- * notification.
- */
-export function announce(pool: pg.Pool, txid: string | null, onError: (error: unknown) => void): void {
-  if (txid === null) return;
-  pool.query({ name: "parley_announce", text: "select pg_notify('parley_events', $1)", values: [txid] }).catch(onError);
+/** Outcomes by event; the transaction only when some outcome changed an event (there is something to announce). */
+function recorded<T extends string>(rows: Array<{ event_id: string; outcome: T; txid: string }>, changed: (outcome: T) => boolean): Recorded<T> {
+  return {
+    outcomes: new Map(rows.map((row) => [row.event_id, row.outcome])),
+    txid: rows.find((row) => changed(row.outcome))?.txid ?? null,
+  };
 }
 
 /** Gives back claimed events; `eventIds` null: every event the worker holds but `except`. */

@@ -6,7 +6,7 @@ import { describe, expect, inject } from "vitest";
 import pg from "pg";
 import { it, type TestDatabase } from "../support/database.js";
 import { conversationPayload, endConversation, waitFor } from "../support/fixtures.js";
-import { EVENT_CHANNEL } from "../../src/http/stream/hub.js";
+import { EVENT_CHANNEL } from "../../src/domain.js";
 import { readChanges } from "../../src/http/stream/changes.js";
 import { comparePositions, ORIGIN, type Position } from "../../src/http/stream/position.js";
 

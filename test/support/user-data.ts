@@ -59,13 +59,13 @@ export async function processEvents(pool: pg.Pool, eventIds: readonly string[], 
   }
 }
 
-/** The key parley.embedding_cache stores a text under (src/embed/embedder.ts). */
 /** parley.export_user's document. */
 export async function exportUser(pool: pg.Pool, profileId: string): Promise<Record<string, unknown>> {
   const { rows } = await pool.query<{ doc: Record<string, unknown> }>("select parley.export_user($1) as doc", [profileId]);
   return rows[0]!.doc;
 }
 
+/** The key parley.embedding_cache stores a text under (src/embed/embedder.ts). */
 export function contentHashHex(text: string): string {
   return createHash("sha256").update(text, "utf8").digest("hex");
 }

@@ -21,6 +21,7 @@ import { drainTime, preloadBatches } from "./common.js";
 import { makePayloads, type PayloadSet } from "../payloads.js";
 import { insertConversations } from "../baselines/plain-sql.js";
 import { closedLoop } from "../load.js";
+import { benchPool } from "../database.js";
 import { summarize } from "../stats.js";
 import { LocalEmbedder } from "../../../src/embed/local.js";
 
@@ -157,7 +158,7 @@ async function writePath(context: BenchContext): Promise<void> {
     // graphile-worker's add_job does, and a notifying transaction holds a
     // database-wide lock until its commit is flushed, so such commits go one
     // at a time. This floor pays that as Parley does.
-    const pool = new pg.Pool({ connectionString: url, max: plan.ingestConcurrency, application_name: "parley-bench-ingest" });
+    const pool = benchPool(url, plan.ingestConcurrency, "parley-bench-ingest");
     try {
       const limit = Math.ceil(plan.ingestSeconds * 4000);
       const parleySet = makePayloads(limit, context.seed + 74, "w_ingest");
@@ -188,7 +189,7 @@ async function writePath(context: BenchContext): Promise<void> {
 /** graphile-worker alone: jobs added while its pool listens; jobs/s until the queue is empty. */
 async function drainNoop(context: BenchContext, count: number): Promise<number | null> {
   const url = await context.databases.clone("w_noop");
-  const pool = new pg.Pool({ connectionString: url, max: 2 });
+  const pool = benchPool(url, 2, "parley-bench-noop");
   const worker = startChild(path.join(ROOT, "scripts/bench/baselines/noop-worker.ts"), { DATABASE_URL: url, NOOP_CONCURRENCY: String(CONCURRENCY) });
   try {
     await new Promise<void>((resolve, reject) => {
@@ -231,7 +232,7 @@ async function drainParley(
   payloads: PayloadSet = makePayloads(count, context.seed + 70, prefix),
 ): Promise<{ rate: number | null }> {
   const url = await context.databases.clone(prefix);
-  const pool = new pg.Pool({ connectionString: url, max: 2 });
+  const pool = benchPool(url, 2, "parley-bench-noop");
   const workers: Child[] = [];
   try {
     for (const batch of preloadBatches(payloads)) {

@@ -13,8 +13,7 @@ import type { Db } from "../../db/pool.js";
 import type { Logger } from "../../log.js";
 import { readChanges, readHead, type PositionedChange } from "./changes.js";
 import type { Position } from "./position.js";
-
-export const EVENT_CHANNEL = "parley_events";
+import { EVENT_CHANNEL } from "../../domain.js";
 
 // pg-listen is CommonJS with an ES-style default export; Node's own ESM loader
 // hands back module.exports, tsx and vitest the function itself.
